@@ -1,0 +1,146 @@
+"""The ``netoutcomes`` command line: one subcommand per DVC stage plus run, explain, promote, serve."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from pipeline.catalog import catalog_for, dictionary_path_for, quarantine_dir_for, truth_dir_for
+
+app = typer.Typer(
+    name="netoutcomes",
+    help="Outcome prediction for neuroendocrine tumours: response, PFS and OS per candidate therapy.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+CAT = catalog_for(".")
+ParamsOpt = Annotated[Path, typer.Option("--params", help="The params.yaml to read.")]
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False, show_time=False)],
+        force=True,
+    )
+    for noisy in ("matplotlib", "PIL", "numexpr", "alembic", "urllib3", "git", "shap"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False):
+    _configure_logging(verbose)
+
+
+def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn input errors into one clear line and exit code 2 (no traceback for bad input)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from pydantic import ValidationError
+
+        from pipeline.errors import InputError
+
+        try:
+            return func(*args, **kwargs)
+        except InputError as err:
+            console.print(f"[bold red]error:[/] {err}")
+            raise typer.Exit(2) from None
+        except ValidationError as err:
+            console.print(f"[bold red]error in params:[/] {err}")
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+@app.command()
+@friendly
+def simulate(
+    n_patients: Annotated[
+        int | None, typer.Option("--n-patients", help="Number of patients [params: simulate.n_patients].")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed; same seed = same bytes [params: seed].")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the raw CSV export.")] = CAT.raw_dir,
+    mode: Annotated[
+        str | None, typer.Option(help="rct (randomised) or real_world (propensity) [params].")
+    ] = None,
+    messy: Annotated[
+        bool | None, typer.Option("--messy/--clean", help="Add the faults of real exports [params].")
+    ] = None,
+    population: Annotated[
+        str | None, typer.Option(help="Trial-like preset: netter1, radiant3, sunitinib_pnet [params].")
+    ] = None,
+    truth_out: Annotated[
+        Path | None, typer.Option(help="Folder for the ground truth (default: <out>/../truth).")
+    ] = None,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Write a synthetic NET cohort (raw multi-table export) and its ground truth."""
+    from pipeline.params import load_params
+    from pipeline.stages import simulate as stage
+
+    p = load_params(params)
+    mode = mode or p.simulate.mode
+    if mode not in ("rct", "real_world"):
+        raise typer.BadParameter("mode must be 'rct' or 'real_world'", param_hint="--mode")
+    truth = truth_out or truth_dir_for(out)
+    stage.run(
+        out,
+        truth,
+        n_patients=n_patients if n_patients is not None else p.simulate.n_patients,
+        seed=seed if seed is not None else p.seed,
+        mode=mode,
+        population=population if population is not None else p.simulate.population,
+        messy=messy if messy is not None else p.simulate.messy,
+    )
+    console.print(f"raw export: [bold]{out}[/]  truth (kept apart): [bold]{truth}[/]")
+
+
+@app.command()
+@friendly
+def validate(
+    raw: Annotated[Path, typer.Option(help="Folder with the raw CSV export.")] = CAT.raw_dir,
+    out: Annotated[Path, typer.Option(help="Folder for validated Parquet tables.")] = CAT.validated_dir,
+) -> None:
+    """Check the raw export against the data contract, clean it, quarantine bad rows, pseudonymise."""
+    from pipeline.secrets import load_pseudonym_key
+    from pipeline.stages import validate as stage
+
+    key, demo = load_pseudonym_key()
+    stage.run(raw, out, quarantine_dir_for(out), out / "validation_report.json", key,
+              demo_key=demo)
+
+
+@app.command()
+@friendly
+def features(
+    validated: Annotated[Path, typer.Option(help="Folder of validated tables.")] = CAT.validated_dir,
+    out: Annotated[Path, typer.Option(help="Feature table (Parquet).")] = CAT.features_file,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Engineer leakage-safe baseline features (one row per patient and index line)."""
+    from pipeline.params import load_params
+    from pipeline.stages import features as stage
+
+    p = load_params(params)
+    stage.run(validated, out, p.features)
+    console.print(f"features: [bold]{out}[/]  dictionary: [bold]{dictionary_path_for(out)}[/]")
+
+
+def main() -> None:  # pragma: no cover - console-script entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())
