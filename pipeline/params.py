@@ -49,7 +49,7 @@ class Params(BaseModel):
     train: dict[str, Any] = Field(default_factory=dict)
     evaluate: dict[str, Any] = Field(default_factory=dict)
     explain: dict[str, Any] = Field(default_factory=dict)
-    register: dict[str, Any] = Field(default_factory=dict)
+    registry: dict[str, Any] = Field(default_factory=dict)
 
 
 def load_params(path: Path | str = "params.yaml") -> Params:

@@ -1,0 +1,109 @@
+"""The reports in a real headless Chromium.
+
+Not blank, no console error, no network request, exact numbers in the DOM, prints to A4. Skips
+loudly (see the `browser` fixture) only when no Chromium can be found; `make test` installs it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+from report_browser import A4_CONTENT_PX, is_error, is_network
+from report_fixtures import build_cohort_report, build_patient_report, make_png
+from report_testkit import assert_keys_match, expected_cohort_keys, expected_patient_keys
+
+from pipeline.report import render_cohort_report, render_patient_report, write_html
+
+pytestmark = pytest.mark.browser
+
+A4_PT = (595.0, 842.0)  # points; Chromium rounds to 595.92 x 842.88
+
+
+def ink_fraction(png: bytes) -> tuple[float, int]:
+    """Fraction of non-white pixels and number of distinct colours in a screenshot."""
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    nonwhite = (rgb < 245).any(axis=2).mean()
+    colours = len(np.unique(rgb.reshape(-1, 3)[::7], axis=0))
+    return float(nonwhite), colours
+
+
+def pdf_pages(pdf: bytes) -> list[tuple[float, float]]:
+    """Page sizes (points) from the MediaBox entries of a Chromium PDF."""
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    return [(float(w), float(h)) for w, h in boxes]
+
+
+@pytest.fixture(scope="module")
+def loaded(browser, tmp_path_factory):
+    """Render both reports, write them as the explain stage would, load each once in Chromium."""
+    patient = build_patient_report()
+    cohort = build_cohort_report(patient, [make_png(i) for i in range(3)])
+    root = tmp_path_factory.mktemp("reports")
+    ppath = write_html(
+        render_patient_report(patient), root / "patients" / f"{patient.pseudonym}.html"
+    )
+    cpath = write_html(render_cohort_report(cohort), root / "cohort.html")
+    return {"patient": (patient, browser.load(ppath)), "cohort": (cohort, browser.load(cpath))}
+
+
+@pytest.mark.parametrize("which", ["patient", "cohort"])
+def test_page_is_not_blank(loaded, which):
+    _, page = loaded[which]
+    nonwhite, colours = ink_fraction(page.screenshot)
+    assert nonwhite > 0.02, f"screenshot looks blank ({nonwhite:.1%} non-white)"
+    assert colours > 20, f"only {colours} distinct colours"
+
+
+@pytest.mark.parametrize("which", ["patient", "cohort"])
+def test_no_console_error_and_no_network_request(loaded, which):
+    _, page = loaded[which]
+    errors = [e for e in page.console if is_error(e)]
+    assert errors == [], errors
+    assert [u for u in page.requests if is_network(u)] == []
+    assert page.requests
+    assert all(u.startswith(("file:", "data:")) for u in page.requests)
+
+
+def test_patient_numbers_in_dom_equal_inputs(loaded):
+    report, page = loaded["patient"]
+    assert_keys_match(page.dom, expected_patient_keys(report))
+
+
+def test_cohort_numbers_in_dom_equal_inputs(loaded):
+    report, page = loaded["cohort"]
+    assert_keys_match(page.dom, expected_cohort_keys(report))
+
+
+@pytest.mark.parametrize("which", ["patient", "cohort"])
+def test_prints_to_a4(loaded, which):
+    _, page = loaded[which]
+    assert page.pdf.startswith(b"%PDF")
+    sizes = pdf_pages(page.pdf)
+    assert len(sizes) >= 2  # long report: several pages, all A4
+    for w, h in sizes:
+        assert abs(w - A4_PT[0]) < 2, (w, h)
+        assert abs(h - A4_PT[1]) < 2, (w, h)
+
+
+@pytest.mark.parametrize("which", ["patient", "cohort"])
+def test_nothing_is_cut_when_printed(loaded, which):
+    _, page = loaded[which]
+    assert page.print_width["page"] <= A4_CONTENT_PX, page.print_width
+    assert page.print_width["widest"] <= A4_CONTENT_PX + 0.5, page.print_width
+
+
+def test_harness_detects_errors_and_requests(browser, tmp_path):
+    """Negative control: a page that logs an error and fetches a URL fails the same checks."""
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        '<html><body><img src="http://127.0.0.1:9/x.png"><script>console.error("boom")</script>'
+        "</body></html>",
+        encoding="utf-8",
+    )
+    page = browser.load(bad)
+    assert any(is_network(u) for u in page.requests)
+    assert any(is_error(e) for e in page.console)
