@@ -1,0 +1,139 @@
+"""Outcomes: prognostic linear predictors, response, Weibull PFS, OS via post-progression survival.
+
+PFS: time to progression ~ Weibull(shape, scale * exp(-(lp_pfs + frailty)/shape)); death
+without progression competes with it. OS = progression time + post-progression survival (with
+crossover to an active therapy after progression on control-like SSA), or the death time.
+Response is logistic and shares the frailty with PFS (responders progress later, §8.5).
+Truth ``lp_os`` = OS covariate predictor + a share of the PFS treatment log-HR (§8.3); OS is
+generated mechanistically, so this is a monotone risk score rather than an exact log-hazard.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from features.simulate._params import block, log_hr, population_preset
+
+_GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(24)
+_GH_W = _GH_W / _GH_W.sum()
+
+
+def compute_prognostic_lp(parameters: dict[str, Any], pt: pd.DataFrame, which: str) -> np.ndarray:
+    """Prognostic log-hazard of the true covariates (``which`` = ``pfs`` or ``os``; §8.4)."""
+    c = block(parameters, f"prognostic_{which}")
+    lab = block(parameters, "labs")
+    site_hr = pt["site"].map(c["site"]).astype(float).to_numpy()
+    return (
+        c["ki67_per_log"] * np.log(pt["ki67_true"].to_numpy() / 4.0)
+        + log_hr(c["fdg_positive"]) * pt["fdg_positive"].to_numpy()
+        + np.log(c["burden_per_unit"]) * pt["hepatic_burden_true"].to_numpy()
+        + log_hr(c["bone"]) * pt["bone_mets"].to_numpy()
+        + log_hr(c["log10_cga_xuln"]) * np.log10(pt["cga_true"].to_numpy() / lab["cga_uln"])
+        + log_hr(c["alp_elevated"]) * (pt["alp_true"].to_numpy() > lab["alp_uln"])
+        + log_hr(c["albumin_per_g_l"]) * (pt["albumin_true"].to_numpy() - 40.0)
+        + log_hr(c["nlr_high"]) * (pt["nlr_true"].to_numpy() > 3.5)
+        + log_hr(c["ecog_ge1"]) * (pt["ecog_true"].to_numpy() >= 1)
+        + log_hr(c["age_per_10y"]) * (pt["age"].to_numpy() - 60.0) / 10.0
+        + log_hr(c["prior_chemotherapy"]) * pt["prior_chemo"].to_numpy()
+        + np.log(site_hr)
+        + log_hr(c["fast_growth"]) * pt["fast_growth"].to_numpy()
+        + log_hr(c["negative_control_markers"]) * pt["egfr_ihc_true"].to_numpy()
+    )
+
+
+def compute_response_logit(
+    parameters: dict[str, Any], pt: pd.DataFrame, therapy: str
+) -> np.ndarray:
+    """Logit of objective response for ``therapy`` given the covariates (frailty excluded; §8.5)."""
+    r = block(parameters, "response")
+    eta = np.full(len(pt), float(r["intercept"][therapy]))
+    eta = (
+        eta
+        + r["pancreas"] * pt["pancreas"].to_numpy()
+        + r["fdg_positive"] * pt["fdg_positive"].to_numpy()
+    )
+    if therapy == "prrt_lu177":
+        eta = (
+            eta
+            + r["prrt_log_tlr"] * np.log(pt["tlr_true"].to_numpy())
+            + r["large_lesion_prrt"] * pt["large_lesion"].to_numpy()
+        )
+    if therapy == "ssa":
+        eta = eta + r["ssa_naive_shift"] * (pt["prior_ssa"].to_numpy() == 0)
+    return eta
+
+
+def marginal_response_probability(parameters: dict[str, Any], eta: np.ndarray) -> np.ndarray:
+    """P(response) integrated over the shared normal frailty (Gauss-Hermite)."""
+    a = block(parameters, "frailty")["response_loading"]
+    return expit(eta[:, None] + a * _GH_X[None, :]) @ _GH_W
+
+
+def _weibull(
+    rng: np.random.Generator, n: int, median: float, shape: float, lp: np.ndarray
+) -> np.ndarray:
+    """Weibull times with hazard multiplied by exp(lp) and the given reference median."""
+    scale = median / np.log(2.0) ** (1.0 / shape)
+    return scale * (rng.exponential(size=n) * np.exp(-lp)) ** (1.0 / shape)
+
+
+def draw_outcomes(
+    parameters: dict[str, Any],
+    pt: pd.DataFrame,
+    trt_log_hr: np.ndarray,
+    rng: np.random.Generator,
+    population: str | None,
+) -> pd.DataFrame:
+    """True response, progression, death and their times (months) for the assigned therapy."""
+    n = len(pt)
+    base = block(parameters, "baseline_hazard")
+    fr = block(parameters, "frailty")
+    preset = population_preset(parameters, population)
+    w = rng.standard_normal(n)
+    therapy = pt["therapy"].to_numpy()
+    eta = np.empty(n)
+    for t in np.unique(therapy):
+        sel = therapy == t
+        eta[sel] = compute_response_logit(parameters, pt.loc[sel], t)
+    responder = rng.random(n) < expit(eta + fr["response_loading"] * w)
+    lp_pfs = pt["lp_pfs"].to_numpy()
+    if preset is None:
+        mult, pps_mult = base["real_world_pfs_multiplier"], base["real_world_pps_multiplier"]
+    else:
+        mult = float(preset.get("pfs_median_multiplier", 1.0))
+        pps_mult = float(preset.get("pps_median_multiplier", 1.0))
+    t_prog = _weibull(
+        rng, n, base["pfs_median_reference"] * mult, base["pfs_shape"], lp_pfs - fr["pfs_sd"] * w
+    )
+    cov_os = pt["lp_os_cov"].to_numpy()
+    t_death0 = _weibull(rng, n, base["death_free_median"], base["pps_shape"], cov_os)
+    p_cross = (
+        block(parameters, "crossover")["real_world"] if preset is None else preset["crossover"]
+    )
+    crossed = (therapy == "ssa") & (rng.random(n) < p_cross)
+    lp_pps = (
+        base["pps_prognostic_share"] * cov_os
+        + np.log(base["crossover_hr"]) * crossed
+        - base["pps_treatment_rebound"] * trt_log_hr
+    )
+    pps = _weibull(rng, n, base["pps_median_reference"] * pps_mult, base["pps_shape"], lp_pps)
+    lo = block(parameters, "calendar")["min_event_months"]
+    t_prog, t_death0, pps = np.maximum(t_prog, lo), np.maximum(t_death0, lo), np.maximum(pps, lo)
+    progressed = t_prog < t_death0
+    pfs = np.where(progressed, t_prog, t_death0)
+    os_ = np.where(progressed, t_prog + pps, t_death0)
+    return pd.DataFrame(
+        {
+            "frailty": w,
+            "responder": responder.astype(np.int8),
+            "true_progression": progressed.astype(np.int8),
+            "true_pfs_months": pfs,
+            "true_os_months": os_,
+            "crossover": crossed.astype(np.int8),
+        },
+        index=pt.index,
+    )
