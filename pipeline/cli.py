@@ -138,6 +138,49 @@ def features(
     console.print(f"features: [bold]{out}[/]  dictionary: [bold]{dictionary_path_for(out)}[/]")
 
 
+@app.command()
+@friendly
+def train(
+    features_file: Annotated[Path, typer.Option("--features", help="Feature table.")] = CAT.features_file,
+    out: Annotated[Path, typer.Option(help="Folder for trained models.")] = CAT.models_dir,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Choose and fit the response, PFS and OS models by nested cross-validation (MLflow-tracked)."""
+    from pipeline.params import load_params
+    from pipeline.stages import train as stage
+
+    p = load_params(params)
+    stage.run(features_file, out, p.train, p.seed)
+    console.print(f"models: [bold]{out}[/]  tracking: [bold]{_tracking_uri()}[/]")
+
+
+@app.command()
+@friendly
+def evaluate(
+    features_file: Annotated[Path, typer.Option("--features", help="Feature table.")] = CAT.features_file,
+    models: Annotated[Path, typer.Option(help="Folder of trained models.")] = CAT.models_dir,
+    truth: Annotated[
+        Path | None, typer.Option(help="Simulator truth folder for the oracle ratio (if present).")
+    ] = CAT.truth_dir,
+    out: Annotated[Path, typer.Option(help="Metrics JSON (DVC metrics).")] = CAT.metrics_file,
+    plots: Annotated[Path, typer.Option(help="Folder for plots.")] = CAT.plots_dir,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Validated performance with intervals, calibration, decision curves, subgroups, oracle ratio."""
+    from pipeline.params import load_params
+    from pipeline.stages import evaluate as stage
+
+    p = load_params(params)
+    stage.run(features_file, models, truth, out, plots, p.train, p.evaluate, p.seed)
+    console.print(f"metrics: [bold]{out}[/]  plots: [bold]{plots}[/]")
+
+
+def _tracking_uri() -> str:
+    from pipeline.tracking import tracking_uri
+
+    return tracking_uri()
+
+
 def main() -> None:  # pragma: no cover - console-script entry point
     app()
 

@@ -38,6 +38,55 @@ class FeaturesParams(_Section):
     alp_uln: float = 120.0
 
 
+class ModelSpec(_Section):
+    params: dict[str, Any] = Field(default_factory=dict)
+    space: dict[str, Any] = Field(default_factory=dict)
+    tuning_overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+class CVParams(_Section):
+    n_splits: int = Field(5, ge=2)
+    n_repeats: int = Field(3, ge=1)
+
+
+class TuningParams(_Section):
+    n_trials: int = Field(6, ge=0)
+    timeout_s: float | None = 60.0
+    validation_fraction: float = Field(0.25, gt=0, lt=1)
+
+
+class TrainParams(_Section):
+    endpoints: list[Literal["response", "pfs", "os"]] = Field(
+        default_factory=lambda: ["response", "pfs", "os"]
+    )
+    cv: CVParams = Field(default_factory=CVParams)
+    tuning: TuningParams = Field(default_factory=TuningParams)
+    horizons_months: list[float] = Field(default_factory=lambda: [12.0, 24.0, 36.0])
+    n_jobs: int = Field(2, ge=1)
+    one_se: bool = False
+    candidates: dict[Literal["binary", "survival"], list[str]] = Field(
+        default_factory=lambda: {
+            "binary": ["logistic", "xgb"],
+            "survival": ["penalised_cox", "xgb_cox", "xgb_aft"],
+        }
+    )
+    models: dict[str, ModelSpec] = Field(default_factory=dict)
+
+
+class EvaluateParams(_Section):
+    bootstrap_below_n: int = Field(500, ge=0)  # smaller cohorts: bootstrap optimism correction
+    n_boot: int = Field(200, ge=1)
+    calibration_horizons: list[float] = Field(default_factory=lambda: [12.0, 24.0])
+    td_auc_times: list[float] = Field(default_factory=lambda: [12.0, 24.0, 36.0])
+    dca_horizon: float = 12.0
+    dca_thresholds: tuple[float, float, float] = (0.05, 0.6, 0.05)
+    subgroup_columns: list[str] = Field(
+        default_factory=lambda: ["primary_site", "who_grade", "therapy", "centre_id", "sex"]
+    )
+    subgroup_min_size: int = 30
+    subgroup_n_boot: int = 100
+
+
 class Params(BaseModel):
     """The whole ``params.yaml``. Sections not modelled yet are kept as plain dicts."""
 
@@ -46,8 +95,8 @@ class Params(BaseModel):
     seed: int = 42
     simulate: SimulateParams = Field(default_factory=SimulateParams)
     features: FeaturesParams = Field(default_factory=FeaturesParams)
-    train: dict[str, Any] = Field(default_factory=dict)
-    evaluate: dict[str, Any] = Field(default_factory=dict)
+    train: TrainParams = Field(default_factory=TrainParams)
+    evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     explain: dict[str, Any] = Field(default_factory=dict)
     registry: dict[str, Any] = Field(default_factory=dict)
 

@@ -1,0 +1,231 @@
+"""From a cohort feature table to a numeric design matrix, and the linear models' preprocessing.
+
+:class:`DesignMatrix` turns the model inputs named by the feature dictionary (role ``feature``
+or ``treatment``, or ``predictor: true``) into float64 columns: numeric and binary columns are
+kept (NaN stays NaN, xgboost routes it), categoricals are one-hot encoded in the dictionary's
+fixed level order as ``<variable>__<level>`` (unseen or missing level: all zeros).
+:class:`LinearPreprocessor` is what the linear baselines add on top: median imputation, missing
+indicators (``<column>__missing``) and standard scaling. Both serialise to plain JSON dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+__all__ = ["DesignMatrix", "LinearPreprocessor", "read_json", "write_json"]
+
+logger = logging.getLogger(__name__)
+
+_INPUT_ROLES = ("feature", "treatment")
+SEPARATOR = "__"
+
+
+def write_json(path: Path | str, payload: Mapping[str, Any]) -> None:
+    """Write a JSON document (sorted keys, floats written exactly by ``repr``)."""
+    Path(path).write_text(json.dumps(payload, indent=1, sort_keys=True, allow_nan=True))
+
+
+def read_json(path: Path | str) -> dict[str, Any]:
+    """Read a JSON document written by :func:`write_json`."""
+    return json.loads(Path(path).read_text())
+
+
+def _is_input(entry: Mapping[str, Any]) -> bool:
+    if entry.get("role") == "treatment":
+        return True
+    return bool(entry.get("predictor", entry.get("role") in _INPUT_ROLES))
+
+
+def _as_float(values: pd.Series) -> np.ndarray:
+    if values.dtype == bool or pd.api.types.is_bool_dtype(values):
+        values = values.astype("Float64")
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+class DesignMatrix:
+    """Dictionary-driven encoder of the model inputs (fit on training rows only).
+
+    Attributes (after fit):
+        variables_: Clinical variables used, in dictionary order.
+        levels_: Categorical variable -> levels (fixed order).
+        columns_: Design column names, in order.
+        variable_of_: Design column -> clinical variable (one-hot columns map to their variable).
+        treatment_: Name of the treatment variable (``None`` if the dictionary has none).
+    """
+
+    def fit(self, frame: pd.DataFrame, dictionary: Mapping[str, Any]) -> DesignMatrix:
+        """Learn inputs and categorical levels from the dictionary (and training rows)."""
+        variables, levels, treatment = [], {}, None
+        for entry in dictionary["features"]:
+            name = entry["name"]
+            if not _is_input(entry):
+                continue
+            if name not in frame.columns:
+                logger.info("dictionary input %s absent from the table; skipped", name)
+                continue
+            variables.append(name)
+            if entry.get("role") == "treatment":
+                treatment = name
+            if entry.get("dtype") == "categorical":
+                cats = entry.get("categories")
+                if not cats:
+                    cats = sorted(map(str, frame[name].dropna().unique()))
+                levels[name] = [str(c) for c in cats]
+        if not variables:
+            raise ValueError("the dictionary names no model input present in the table")
+        self.variables_ = variables
+        self.levels_ = levels
+        self.treatment_ = treatment
+        self._set_columns()
+        return self
+
+    def _set_columns(self) -> None:
+        columns, variable_of = [], {}
+        for name in self.variables_:
+            names = (
+                [f"{name}{SEPARATOR}{lv}" for lv in self.levels_[name]]
+                if (name in self.levels_)
+                else [name]
+            )
+            columns += names
+            variable_of.update({c: name for c in names})
+        self.columns_ = columns
+        self.variable_of_ = variable_of
+
+    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Design matrix (float64, NaN kept for numeric inputs), same index as ``frame``.
+
+        Raises:
+            ValueError: If an input column is missing from ``frame``.
+        """
+        if not hasattr(self, "columns_"):
+            raise ValueError("DesignMatrix is not fitted; call fit(frame, dictionary) first")
+        missing = [v for v in self.variables_ if v not in frame.columns]
+        if missing:
+            raise ValueError(f"table lacks model input columns: {missing[:10]}")
+        blocks = []
+        for name in self.variables_:
+            if name in self.levels_:
+                present = frame[name].notna().to_numpy()
+                codes = frame[name].astype(str).to_numpy(dtype=object)
+                lv = np.asarray(self.levels_[name], dtype=object)
+                hits = (codes[:, None] == lv[None, :]) & present[:, None]
+                blocks.append(hits.astype(np.float64))
+            else:
+                blocks.append(_as_float(frame[name])[:, None])
+        data = np.hstack(blocks) if blocks else np.empty((len(frame), 0))
+        return pd.DataFrame(data, index=frame.index, columns=list(self.columns_))
+
+    def fit_transform(self, frame: pd.DataFrame, dictionary: Mapping[str, Any]) -> pd.DataFrame:
+        """Fit then transform the same rows."""
+        return self.fit(frame, dictionary).transform(frame)
+
+    def columns_of(self, variable: str) -> list[str]:
+        """Design columns that encode one clinical variable."""
+        return [c for c in self.columns_ if self.variable_of_[c] == variable]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable state."""
+        return {
+            "kind": "DesignMatrix",
+            "version": 1,
+            "variables": list(self.variables_),
+            "levels": {k: list(v) for k, v in self.levels_.items()},
+            "treatment": self.treatment_,
+        }
+
+    @classmethod
+    def from_dict(cls, state: Mapping[str, Any]) -> DesignMatrix:
+        """Rebuild a fitted encoder from :meth:`to_dict` output."""
+        if state.get("kind") != "DesignMatrix":
+            raise ValueError("not a DesignMatrix state")
+        design = cls()
+        design.variables_ = list(state["variables"])
+        design.levels_ = {k: list(v) for k, v in state["levels"].items()}
+        design.treatment_ = state.get("treatment")
+        design._set_columns()
+        return design
+
+
+class LinearPreprocessor:
+    """Median imputation + missing indicators + standard scaling, stored as numbers.
+
+    Fitted with a scikit-learn ``Pipeline(SimpleImputer(median, add_indicator), StandardScaler)``
+    and applied with the extracted numbers, so it round-trips through JSON exactly.
+
+    Attributes (after fit):
+        input_columns_: Design columns expected.
+        medians_: Median per input column (0 for an all-missing column).
+        indicator_columns_: Input columns that had missing values in training (get an indicator).
+        feature_names_out_: Output columns: inputs, then ``<column>__missing`` indicators.
+        mean_, scale_: Standard-scaling numbers per output column.
+    """
+
+    def fit(self, X: pd.DataFrame) -> LinearPreprocessor:
+        """Learn medians, indicator columns and scaling on training rows."""
+        pipe = Pipeline(
+            [
+                (
+                    "impute",
+                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                ),
+                ("scale", StandardScaler()),
+            ]
+        )
+        pipe.fit(X.to_numpy(dtype=np.float64, na_value=np.nan))
+        imputer, scaler = pipe.named_steps["impute"], pipe.named_steps["scale"]
+        self.input_columns_ = list(map(str, X.columns))
+        self.medians_ = np.nan_to_num(imputer.statistics_.astype(np.float64))
+        flagged = imputer.indicator_.features_ if imputer.indicator_ is not None else []
+        self.indicator_columns_ = [self.input_columns_[i] for i in flagged]
+        self.feature_names_out_ = self.input_columns_ + [
+            f"{c}{SEPARATOR}missing" for c in self.indicator_columns_
+        ]
+        self.mean_ = scaler.mean_.astype(np.float64)
+        self.scale_ = scaler.scale_.astype(np.float64)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Imputed, indicator-augmented, scaled design (no NaN)."""
+        frame = X.loc[:, self.input_columns_]
+        data = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+        missing = np.isnan(data)
+        filled = np.where(missing, self.medians_[None, :], data)
+        idx = [self.input_columns_.index(c) for c in self.indicator_columns_]
+        full = np.hstack([filled, missing[:, idx].astype(np.float64)])
+        scaled = (full - self.mean_[None, :]) / self.scale_[None, :]
+        return pd.DataFrame(scaled, index=X.index, columns=list(self.feature_names_out_))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable numbers."""
+        return {
+            "input_columns": self.input_columns_,
+            "medians": self.medians_.tolist(),
+            "indicator_columns": self.indicator_columns_,
+            "mean": self.mean_.tolist(),
+            "scale": self.scale_.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, state: Mapping[str, Any]) -> LinearPreprocessor:
+        """Rebuild from :meth:`to_dict` output."""
+        prep = cls()
+        prep.input_columns_ = list(state["input_columns"])
+        prep.medians_ = np.asarray(state["medians"], dtype=np.float64)
+        prep.indicator_columns_ = list(state["indicator_columns"])
+        prep.feature_names_out_ = prep.input_columns_ + [
+            f"{c}{SEPARATOR}missing" for c in prep.indicator_columns_
+        ]
+        prep.mean_ = np.asarray(state["mean"], dtype=np.float64)
+        prep.scale_ = np.asarray(state["scale"], dtype=np.float64)
+        return prep

@@ -1,0 +1,169 @@
+"""Stage ``evaluate``: validated performance of the selected models, plots, MLflow metrics.
+
+Reads the out-of-fold predictions written by ``train``. Cohorts above
+``evaluate.bootstrap_below_n`` rows report cross-validation means with percentile intervals
+across the outer folds; smaller (clinical-size) cohorts report Harrell's bootstrap
+optimism-corrected estimates with 95% intervals. On simulated data the oracle ratio compares the
+model with the simulator's true risk on the same test patients.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from models.crossval import Candidate, fit_candidate
+from models.design import DesignMatrix
+from models.evaluation import harrell_c, optimism_corrected, roc_auc
+from models.evaluation.summary import cv_metrics
+from pipeline import tracking
+from pipeline.io import read_json, write_json
+from pipeline.params import EvaluateParams, TrainParams
+from pipeline.stages.evaluate_plots import endpoint_plots
+from pipeline.stages.train import ENDPOINTS, Endpoint, candidates_for, endpoint_rows, outcome
+try:
+    from pipeline.secrets import load_pseudonym_key
+except ImportError:  # TEMP
+    load_pseudonym_key = None
+from pipeline.truth import pseudonymise_truth, truth_scores
+
+log = logging.getLogger(__name__)
+
+
+def _bootstrap(
+    frame: pd.DataFrame,
+    dictionary: dict,
+    y: Any,
+    endpoint: Endpoint,
+    candidate: Candidate,
+    final_params: dict,
+    n_boot: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Harrell's optimism-corrected bootstrap with the selected model's final parameters."""
+    fixed = Candidate(candidate.name, candidate.factory, final_params)
+
+    def fit_predict(train: pd.DataFrame, y_train: Any, evaluate: pd.DataFrame) -> np.ndarray:
+        design = DesignMatrix().fit(train, dictionary)
+        model, _ = fit_candidate(fixed, endpoint.kind, design.transform(train), y_train,
+                                 tuning=None, seed=seed)
+        X = design.transform(evaluate)
+        return model.predict_proba(X) if endpoint.kind == "binary" else model.predict_risk(X)
+
+    fns = {"auc": roc_auc} if endpoint.kind == "binary" else {"harrell_c": harrell_c}
+    table = optimism_corrected(fit_predict, fns, frame, y, n_boot=n_boot, seed=seed)
+    return {
+        name: {"mean": float(r["corrected"]), "lo": float(r["lo"]), "hi": float(r["hi"]),
+               "apparent": float(r["apparent"]), "optimism": float(r["optimism"]),
+               "n_boot": int(r["n_boot"])}
+        for name, r in table.iterrows()
+    }
+
+
+def evaluate_endpoint(
+    cohort: pd.DataFrame,
+    dictionary: dict,
+    endpoint: Endpoint,
+    models_dir: Path,
+    plots_dir: Path,
+    train: TrainParams,
+    params: EvaluateParams,
+    truth: pd.DataFrame | None,
+    seed: int,
+) -> dict[str, Any]:
+    """Metrics (with intervals), oracle ratio, subgroups and plots of one endpoint."""
+    selection = read_json(models_dir / endpoint.name / "selection.json")
+    preds = pd.read_parquet(models_dir / endpoint.name / "cv_predictions.parquet")
+    frame = endpoint_rows(cohort, endpoint)
+    y = outcome(frame, endpoint)
+    true_score = truth_scores(frame, truth, endpoint.name) if truth is not None else None
+    selected = selection["selected"]
+    result = cv_metrics(preds[preds["candidate"] == selected], y, kind=endpoint.kind,
+                        horizons=train.horizons_months, truth_score=true_score,
+                        on_error=lambda m: log.warning("%s: %s", endpoint.name, m))
+    out: dict[str, Any] = {
+        "selected_model": selected,
+        "n": selection["n_rows"],
+        "events": selection["n_events"],
+        "validation": f"nested cross-validation {train.cv.n_splits}x{train.cv.n_repeats}",
+        "metrics": result["metrics"],
+        "candidates": {
+            name: {selection["metric"]: {k: v for k, v in cv.items() if k != "folds"}}
+            for name, cv in selection["cv"].items()
+        },
+    }
+    if result["oracle"] is not None:
+        out["oracle"] = result["oracle"]
+    if len(frame) < params.bootstrap_below_n:
+        cand = next(c for c in candidates_for(endpoint, train) if c.name == selected)
+        out["bootstrap"] = _bootstrap(frame, dictionary, y, endpoint, cand,
+                                      selection["final_params"], params.n_boot, seed)
+        out["validation"] = f"bootstrap optimism correction ({params.n_boot} resamples)"
+    pooled = preds[(preds["candidate"] == selected) & (preds["repeat"] == 0)].sort_values("row")
+    out["subgroups"] = endpoint_plots(frame, y, pooled, endpoint, plots_dir, params, seed)
+    return out
+
+
+def _log_to_mlflow(metrics: dict, plots_dir: Path, tracking_file: Path) -> None:
+    if not tracking_file.exists():
+        log.warning("no %s: metrics not logged to MLflow (run train first)", tracking_file)
+        return
+    runs = read_json(tracking_file)
+    tracking.configure()
+    for name, block in metrics.items():
+        run_id = runs["runs"].get(name)
+        if run_id is None:
+            continue
+        with mlflow.start_run(run_id=run_id):
+            flat = {}
+            for metric, s in block["metrics"].items():
+                flat.update({metric: s["mean"], f"{metric}_lo": s["lo"], f"{metric}_hi": s["hi"]})
+            for metric, s in block.get("bootstrap", {}).items():
+                flat.update({f"boot_{metric}": s["mean"], f"boot_{metric}_lo": s["lo"],
+                             f"boot_{metric}_hi": s["hi"]})
+            if "oracle" in block:
+                flat["oracle_ratio"] = block["oracle"]["ratio"]["mean"]
+            mlflow.log_metrics({k: float(v) for k, v in flat.items() if v is not None
+                                and np.isfinite(v)})
+            mlflow.log_artifacts(str(plots_dir / name), artifact_path="plots")
+            mlflow.log_dict(block, "metrics.json")
+
+
+def run(
+    features_file: Path,
+    models_dir: Path,
+    truth_dir: Path | None,
+    metrics_file: Path,
+    plots_dir: Path,
+    train: TrainParams,
+    params: EvaluateParams,
+    seed: int,
+) -> dict[str, Any]:
+    """Evaluate every trained endpoint; write ``metrics.json`` and the plots."""
+    cohort = pd.read_parquet(features_file)
+    dictionary = read_json(features_file.parent / "dictionary.json")
+    truth = None
+    if truth_dir is not None and (truth_dir / "truth.csv").exists():
+        key, _ = load_pseudonym_key()
+        truth = pseudonymise_truth(pd.read_csv(truth_dir / "truth.csv"), key)
+    metrics = {
+        name: evaluate_endpoint(cohort, dictionary, ENDPOINTS[name], models_dir, plots_dir,
+                                train, params, truth, seed)
+        for name in train.endpoints
+    }
+    write_json(metrics, metrics_file)
+    _log_to_mlflow(metrics, plots_dir, models_dir / "tracking.json")
+    for name, block in metrics.items():
+        key = "auc" if ENDPOINTS[name].kind == "binary" else "harrell_c"
+        m = block["metrics"].get(key, {})
+        extra = ""
+        if "oracle" in block:
+            extra = f", oracle ratio {block['oracle']['ratio']['mean']:.3f}"
+        log.info("%s: %s %.3f (%.3f-%.3f)%s", name, key, m.get("mean", np.nan),
+                 m.get("lo", np.nan), m.get("hi", np.nan), extra)
+    return metrics
