@@ -10,6 +10,7 @@ rows with the model's own margins. Models save as xgboost UBJSON + JSON sidecar 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -248,6 +249,25 @@ class XGBAFTSurvival(_XGBSurvivalBase):
         return self.predict_survival_from_margin(self.predict_margin(X), times)
 
 
+def _coxnet_path_end(data: np.ndarray, target: np.ndarray, alpha: float,
+                     l1_ratio: float) -> np.ndarray:
+    """Elastic-net Cox coefficients at ``alpha``, reached along a warm-started path.
+
+    Fitting a single small alpha directly can overflow (sksurv's "weights are too large"); a
+    descending path of 30 log-spaced alphas from the data's alpha_max (the smallest penalty with
+    all coefficients zero) warm-starts each step and converges reliably. Starting above alpha_max
+    would let glmnet stop the path early on the flat all-zero stretch.
+    """
+    alpha_max = CoxnetSurvivalAnalysis(l1_ratio=l1_ratio, n_alphas=2, alpha_min_ratio=0.9).fit(
+        data, target).alphas_[0]
+    path = np.geomspace(max(float(alpha_max), alpha), alpha, 30)
+    model = CoxnetSurvivalAnalysis(l1_ratio=l1_ratio, alphas=path, max_iter=100000)
+    with warnings.catch_warnings():  # the heavily penalised start of the path is all zeros
+        warnings.filterwarnings("ignore", message="all coefficients are zero")
+        model.fit(data, target)
+    return np.asarray(model.coef_[:, -1], dtype=np.float64)
+
+
 class PenalisedCoxSurvival(_CoxBaselineMixin, LinearModelMixin, BaseEstimator):
     """Penalised Cox on the imputed, indicator-augmented, scaled design + Breslow baseline.
 
@@ -272,9 +292,7 @@ class PenalisedCoxSurvival(_CoxBaselineMixin, LinearModelMixin, BaseEstimator):
         data = self._fit_preprocessor(X)
         target = make_surv(time, event)
         if self.method == "coxnet":
-            model = CoxnetSurvivalAnalysis(l1_ratio=self.l1_ratio, alphas=[self.alpha],
-                                           fit_baseline_model=True, max_iter=100000)
-            coef = model.fit(data, target).coef_[:, -1]
+            coef = _coxnet_path_end(data, target, self.alpha, self.l1_ratio)
         else:
             coef = CoxPHSurvivalAnalysis(alpha=self.alpha, ties="breslow").fit(data, target).coef_
         self.coef_ = np.asarray(coef, dtype=np.float64)

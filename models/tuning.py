@@ -140,10 +140,15 @@ def tune(estimator_factory: Callable[..., Any], param_space: Mapping[str, Any],
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        study.optimize(objective, n_trials=n_trials, timeout=timeout_s, n_jobs=1)
+        # A numerically failing configuration (e.g. too weak a penalty) is a failed trial,
+        # not a failed search.
+        study.optimize(objective, n_trials=n_trials, timeout=timeout_s, n_jobs=1,
+                       catch=(ArithmeticError, FloatingPointError, np.linalg.LinAlgError))
     finally:
         optuna.logging.set_verbosity(verbosity)
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not done:
+        raise ArithmeticError(f"all {len(study.trials)} tuning trials failed numerically")
     if len(done) < n_trials:
         logger.warning("tuning stopped after %d of %d trials (timeout %.0f s)",
                        len(done), n_trials, timeout_s or 0)

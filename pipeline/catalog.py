@@ -51,6 +51,10 @@ class Catalog:
         return self.root / "data" / "models"
 
     @property
+    def registered_file(self) -> Path:
+        return self.root / "data" / "registry" / "registered.json"
+
+    @property
     def reports_dir(self) -> Path:
         return self.root / "reports"
 

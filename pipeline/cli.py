@@ -175,6 +175,40 @@ def evaluate(
     console.print(f"metrics: [bold]{out}[/]  plots: [bold]{plots}[/]")
 
 
+@app.command()
+@friendly
+def register(
+    models: Annotated[Path, typer.Option(help="Folder of trained models.")] = CAT.models_dir,
+    features_file: Annotated[Path, typer.Option("--features", help="Feature table.")] = CAT.features_file,
+    metrics: Annotated[Path, typer.Option(help="Metrics JSON from evaluate.")] = CAT.metrics_file,
+    plots: Annotated[Path, typer.Option(help="Plots folder from evaluate.")] = CAT.plots_dir,
+    out: Annotated[Path, typer.Option(help="Record of registered versions.")] = CAT.registered_file,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Register each endpoint's selected model (net-response, net-pfs, net-os) as @challenger."""
+    from pipeline.params import load_params
+    from pipeline.stages import register as stage
+
+    p = load_params(params)
+    source = (
+        f"Synthetic cohort from the netoutcomes simulator (mode {p.simulate.mode}, "
+        f"{p.simulate.n_patients} patients, seed {p.seed}); no real patient data."
+        if CAT.truth_dir.exists() else "Validated centre export (data/validated)."
+    )
+    stage.run(models, features_file, metrics, plots, out, p, source)
+    console.print(f"registered: [bold]{out}[/]  (promote with `netoutcomes promote --endpoint pfs`)")
+
+
+def _register_mlops_commands() -> None:
+    from pipeline.cli_mlops import promote, serve
+
+    app.command()(promote)
+    app.command()(serve)
+
+
+_register_mlops_commands()
+
+
 def _tracking_uri() -> str:
     from pipeline.tracking import tracking_uri
 

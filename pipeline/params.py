@@ -42,6 +42,7 @@ class ModelSpec(_Section):
     params: dict[str, Any] = Field(default_factory=dict)
     space: dict[str, Any] = Field(default_factory=dict)
     tuning_overrides: dict[str, Any] = Field(default_factory=dict)
+    inner_folds: int | None = Field(None, ge=1)
 
 
 class CVParams(_Section):
@@ -53,6 +54,7 @@ class TuningParams(_Section):
     n_trials: int = Field(6, ge=0)
     timeout_s: float | None = 60.0
     validation_fraction: float = Field(0.25, gt=0, lt=1)
+    inner_folds: int = Field(1, ge=1)
 
 
 class TrainParams(_Section):
@@ -64,6 +66,7 @@ class TrainParams(_Section):
     horizons_months: list[float] = Field(default_factory=lambda: [12.0, 24.0, 36.0])
     n_jobs: int = Field(2, ge=1)
     one_se: bool = False
+    holdout_fraction: float = Field(0.2, ge=0, lt=1)
     candidates: dict[Literal["binary", "survival"], list[str]] = Field(
         default_factory=lambda: {
             "binary": ["logistic", "xgb"],

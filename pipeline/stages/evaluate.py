@@ -145,7 +145,7 @@ def run(
     seed: int,
 ) -> dict[str, Any]:
     """Evaluate every trained endpoint; write ``metrics.json`` and the plots."""
-    cohort = pd.read_parquet(features_file)
+    cohort = pd.read_parquet(models_dir / "development.parquet")  # the rows train used
     dictionary = read_json(features_file.parent / "dictionary.json")
     truth = None
     if truth_dir is not None and (truth_dir / "truth.csv").exists():

@@ -98,6 +98,7 @@ def candidates_for(endpoint: Endpoint, params: TrainParams) -> list[Candidate]:
                 params=dict(spec.params),
                 space=dict(spec.space),
                 tuning_overrides=dict(spec.tuning_overrides),
+                inner_folds=spec.inner_folds,
             )
         )
     return out
@@ -105,7 +106,7 @@ def candidates_for(endpoint: Endpoint, params: TrainParams) -> list[Candidate]:
 
 def _tuning(params: TrainParams) -> TuningConfig:
     t = params.tuning
-    return TuningConfig(t.n_trials, t.timeout_s, t.validation_fraction)
+    return TuningConfig(t.n_trials, t.timeout_s, t.validation_fraction, t.inner_folds)
 
 
 def train_endpoint(
@@ -186,9 +187,33 @@ def _flatten(prefix: str, obj: Any) -> dict[str, Any]:
     return {prefix: obj}
 
 
+def split_holdout(cohort: pd.DataFrame, fraction: float, seed: int
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Set aside a patient-level hold-out (never trained on) for the promotion gates.
+
+    Patients are drawn at random within PFS-event strata, so both parts keep the event rate.
+    """
+    if fraction <= 0:
+        return cohort.reset_index(drop=True), cohort.iloc[0:0].copy()
+    patients = cohort.groupby("patient_id", sort=True)["pfs_event"].max().fillna(0)
+    rng = np.random.default_rng(seed)
+    held = []
+    for _, ids in patients.groupby(patients):
+        k = int(round(fraction * len(ids)))
+        held.extend(rng.choice(ids.index.to_numpy(), size=k, replace=False).tolist())
+    mask = cohort["patient_id"].isin(set(held))
+    return cohort.loc[~mask].reset_index(drop=True), cohort.loc[mask].reset_index(drop=True)
+
+
 def run(features_file: Path, models_dir: Path, params: TrainParams, seed: int) -> dict[str, Any]:
-    """Train every endpoint in ``params.endpoints``; return the selection summaries."""
-    cohort = pd.read_parquet(features_file)
+    """Train every endpoint in ``params.endpoints``; return the selection summaries.
+
+    Writes ``development.parquet`` (the rows trained and cross-validated on) and
+    ``holdout.parquet`` (patients set aside for the promotion gates) beside the models.
+    """
+    cohort, holdout = split_holdout(pd.read_parquet(features_file), params.holdout_fraction, seed)
+    write_parquet(cohort, models_dir / "development.parquet")
+    write_parquet(holdout, models_dir / "holdout.parquet")
     dictionary = read_json(features_file.parent / "dictionary.json")
     tracking.configure()
     flat = _flatten("train", params.model_dump())

@@ -1,0 +1,81 @@
+"""``netoutcomes evaluate-flat``: bring your own single-table cohort (one CSV, one row per patient).
+
+A plain function with typer options; ``pipeline/cli.py`` registers it with
+``app.command("evaluate-flat")(evaluate_flat)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+log = logging.getLogger(__name__)
+console = Console()
+errors = Console(stderr=True)
+
+
+def evaluate_flat(
+    csv: Annotated[Path, typer.Option("--csv", help="The cohort: one CSV, one row per patient.")],
+    time: Annotated[str, typer.Option("--time", help="Column of follow-up time (any unit).")],
+    event: Annotated[str, typer.Option("--event", help="Column of the event: 1 = event, 0 = censored.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for metrics.json.")],
+    response: Annotated[
+        str | None, typer.Option("--response", help="Optional 0/1 response column (also evaluated).")
+    ] = None,
+    treatment: Annotated[
+        str | None, typer.Option("--treatment", help="Optional treatment column (a model input).")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", help="Column that is not a model input (e.g. an identifier); repeatable."),
+    ] = None,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Outer folds per repeat.")] = 5,
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Repeats of the outer folds.")] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed = same metrics.json.")] = 0,
+    params: Annotated[
+        Path, typer.Option("--params", help="params.yaml whose train: section sets candidates and tuning.")
+    ] = Path("params.yaml"),
+) -> None:
+    """Run the pipeline's model choice and nested cross-validation on a single-table cohort."""
+    from pydantic import ValidationError
+
+    from pipeline.errors import InputError
+
+    try:
+        metrics = _run(csv, time, event, out, response, treatment, exclude or [], folds, repeats,
+                       seed, params)
+    except InputError as err:
+        errors.print(f"[bold red]error:[/] {err}")
+        raise typer.Exit(2) from None
+    except ValidationError as err:
+        errors.print(f"[bold red]error in params:[/] {err}")
+        raise typer.Exit(2) from None
+    _print_tables(metrics)
+    console.print(f"selected: [bold]{metrics['selected']}[/]  metrics: [bold]{out / 'metrics.json'}[/]")
+
+
+def _run(csv, time, event, out, response, treatment, exclude, folds, repeats, seed, params):
+    from pipeline.params import load_params
+    from pipeline.stages import evaluate_flat as stage
+
+    train = load_params(params).train
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=errors, transient=True) as progress:
+        task = progress.add_task("nested CV (fold fits)", total=None)
+        return stage.run(csv, out, train, time=time, event=event, response=response,
+                         treatment=treatment, exclude=exclude, n_splits=folds, n_repeats=repeats,
+                         seed=seed, progress=lambda k: progress.advance(task, k))
+
+
+def _print_tables(metrics: dict) -> None:
+    from pipeline.stages.evaluate_flat import metrics_table
+
+    console.print(metrics_table(metrics, "survival"))
+    if "response" in metrics:
+        console.print(metrics_table(metrics["response"], "binary"))

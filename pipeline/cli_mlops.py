@@ -1,0 +1,134 @@
+"""MLOps subcommands ``register``, ``promote`` and ``serve`` (wired in ``pipeline/cli.py``).
+
+Plain functions with typer ``Annotated`` options: ``app.command()(promote)`` etc.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+log = logging.getLogger(__name__)
+console = Console()
+
+DEFAULT_HOLDOUT = Path("data/models/holdout.parquet")  # written by the train stage
+DEFAULT_DICTIONARY = Path("data/features/dictionary.json")
+DECISIONS_DIR = Path("reports/promotions")
+
+EndpointOpt = Annotated[str, typer.Option("--endpoint", help="response, pfs or os.")]
+ParamsOpt = Annotated[Path, typer.Option("--params", help="The params.yaml to read.")]
+
+
+def promote_params(params: Path) -> dict[str, Any]:
+    """Gate settings: ``registry.promote`` in params.yaml (or a top-level ``promote``)."""
+    from pipeline.params import load_params
+
+    p = load_params(params)
+    top = getattr(p, "promote", None)
+    if top:
+        return dict(top)
+    registry_section = getattr(p, "registry", None) or {}
+    return dict(registry_section.get("promote") or {})
+
+
+def promote(
+    endpoint: EndpointOpt,
+    version: Annotated[str | None, typer.Option(
+        "--version", help="Registered version to promote (default: the @challenger).")] = None,
+    data: Annotated[Path, typer.Option(
+        "--data", help="Held-out Parquet with features, subgroups and outcomes.")
+    ] = DEFAULT_HOLDOUT,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Promote even if a gate fails (needs --reason; recorded).")] = False,
+    reason: Annotated[str | None, typer.Option(
+        "--reason", help="Why the promotion is forced (recorded with the decision).")] = None,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Gate the challenger against @champion on held-out data; move @champion only on pass."""
+    from pipeline import tracking
+    from pipeline.promote import PromotionError, gate_config_from
+    from pipeline.promote import promote as run_promotion
+
+    gate_params = promote_params(params)
+    tracking.configure()
+    try:
+        outcome = run_promotion(endpoint, data, version=version, force=force, reason=reason,
+                                config=gate_config_from(gate_params),
+                                seed=int(gate_params.get("seed", 0)),
+                                decisions_dir=DECISIONS_DIR, console=console)
+    except (PromotionError, ValueError) as err:
+        console.print(f"[bold red]error:[/] {err}")
+        raise typer.Exit(2) from None
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)
+
+
+def serve(
+    endpoint: EndpointOpt,
+    alias: Annotated[str, typer.Option("--alias", help="Registry alias to serve.")] = "champion",
+    port: Annotated[int, typer.Option("--port", help="Local port.")] = 5001,
+    host: Annotated[str, typer.Option(
+        "--host", help="Bind address (keep 127.0.0.1; put TLS/auth in front to share).")
+    ] = "127.0.0.1",
+) -> None:
+    """Serve models:/net-<endpoint>@<alias> with `mlflow models serve --env-manager local`."""
+    from mlflow.exceptions import MlflowException
+
+    from pipeline import tracking
+    from pipeline.registry import model_name, verify_version_files
+    from pipeline.serving import serve_command, server_env
+
+    tracking.configure()
+    try:
+        version = verify_version_files(model_name(endpoint), alias)
+    except (ValueError, MlflowException) as err:
+        console.print(f"[bold red]error:[/] refusing to serve: {err}")
+        raise typer.Exit(2) from None
+    console.print(f"native files of {model_name(endpoint)} v{version} match their SHA-256 tags")
+    uri = f"models:/{model_name(endpoint)}@{alias}"
+    cmd = serve_command(uri, port, host)
+    console.print(f"serving [bold]{uri}[/] on http://{host}:{port}/invocations")
+    code = subprocess.call(cmd, env=server_env({"MLFLOW_TRACKING_URI": tracking.tracking_uri()}))
+    if code:
+        raise typer.Exit(code)
+
+
+def register(
+    endpoint: EndpointOpt,
+    model_dir: Annotated[Path, typer.Option(
+        "--model-dir", help="Folder written by the estimator's save (native files).")],
+    estimator: Annotated[str, typer.Option(
+        "--estimator", help="Estimator class, e.g. models.survival.XGBCoxSurvival.")],
+    features: Annotated[Path | None, typer.Option(
+        "--features", help="JSON list of the inputs (default: the model's design.json).")
+    ] = None,
+    dictionary: Annotated[Path, typer.Option(
+        "--dictionary", help="Feature dictionary JSON.")] = DEFAULT_DICTIONARY,
+    metrics: Annotated[Path | None, typer.Option(
+        "--metrics", help="JSON of this endpoint's validated metrics (with intervals).")
+    ] = None,
+    horizons: Annotated[str, typer.Option(
+        "--horizons", help="Comma-separated survival horizons in months.")] = "12,24",
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Register a saved model as the new @challenger of net-<endpoint> (with lineage tags)."""
+    from pipeline import tracking
+    from pipeline.params import load_params
+    from pipeline.registry import register_model
+
+    tracking.configure()
+    mv = register_model(
+        endpoint, model_dir, estimator,
+        feature_names=json.loads(features.read_text(encoding="utf-8")) if features else None,
+        dictionary=json.loads(dictionary.read_text(encoding="utf-8")),
+        horizons_months=[float(h) for h in horizons.split(",") if h.strip()],
+        metrics=json.loads(metrics.read_text(encoding="utf-8")) if metrics else None,
+        lineage=tracking.lineage_tags(params=load_params(params).model_dump()),
+    )
+    console.print(f"registered [bold]{mv.name}[/] version {mv.version} as @challenger")

@@ -1,0 +1,375 @@
+"""Serving: the input contract of a logged model, request checks, logging, and the local server.
+
+The logged model is a models-from-code pyfunc (``pipeline/serving_model.py``) that loads the
+estimator's native files (xgboost UBJ/JSON, no pickle). Requests are checked here against the
+feature dictionary (numbers, ranges, categories) and rejected with a message that names the field
+and never the value (MLflow's own schema errors echo the input rows, platform-notes §1.3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+SERVING_MODEL_FILE = Path(__file__).with_name("serving_model.py")
+MAX_ROWS = 1000
+NUMERIC_DTYPES = ("numeric", "binary")
+RESPONSE_OUTPUT = "p_response"
+RISK_OUTPUT = "risk_score"
+ENDPOINT_KINDS = {"response": "response", "pfs": "survival", "os": "survival"}
+
+
+class RequestError(ValueError):
+    """A bad request: the message names the field and the rule, never the value."""
+
+    def __init__(self, field: str, problem: str):
+        self.field = field
+        super().__init__(f"field '{field}': {problem}")
+
+
+# --------------------------------------------------------------------------- input contract
+
+
+def build_input_spec(dictionary: dict[str, Any], feature_names: Sequence[str],
+                     required: Iterable[str] = ("therapy",)) -> list[dict[str, Any]]:
+    """The model's input fields with type, range and categories from the feature dictionary.
+
+    Args:
+        dictionary: ``{"features": [entry, ...]}`` as written by the features stage.
+        feature_names: the columns the estimator takes, in order.
+        required: fields a request must carry (others may be missing: handled as missing data).
+
+    Returns:
+        One dict per field: ``name, dtype, range, categories, required, label, unit``.
+    """
+    entries = {e["name"]: e for e in dictionary.get("features", [])}
+    required = set(required)
+    spec = []
+    for name in feature_names:
+        entry = entries.get(name, {})
+        spec.append({
+            "name": name,
+            "dtype": entry.get("dtype", "numeric"),
+            "range": list(entry.get("range") or [None, None]),
+            "categories": entry.get("categories"),
+            "required": name in required,
+            "label": entry.get("label", name),
+            "unit": entry.get("unit", ""),
+        })
+    return spec
+
+
+def _bound_text(lo: float | None, hi: float | None) -> str:
+    lo_t = "-inf" if lo is None else f"{lo:g}"
+    hi_t = "inf" if hi is None else f"{hi:g}"
+    return f"[{lo_t}, {hi_t}]"
+
+
+def _check_numeric(values: np.ndarray, present: np.ndarray, field: dict[str, Any]) -> np.ndarray:
+    name = field["name"]
+    try:
+        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+    except (TypeError, ValueError):
+        raise RequestError(name, "must be a single number") from None
+    numbers = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    if (present & np.isnan(numbers)).any() or np.isinf(numbers).any():
+        raise RequestError(name, "must be a finite number")
+    lo, hi = field["range"] if field["range"] else (None, None)
+    if field["dtype"] == "binary":
+        lo, hi = 0, 1
+        if (present & (numbers != 0) & (numbers != 1)).any():
+            raise RequestError(name, "must be 0 or 1")
+    with np.errstate(invalid="ignore"):
+        if (lo is not None and (numbers < lo).any()) or (hi is not None and (numbers > hi).any()):
+            raise RequestError(name, f"is outside the allowed range {_bound_text(lo, hi)}")
+    return numbers
+
+
+def _check_categorical(values: np.ndarray, present: np.ndarray, field: dict[str, Any]
+                       ) -> np.ndarray:
+    name = field["name"]
+    is_text = np.frompyfunc(lambda v: isinstance(v, str), 1, 1)(values).astype(bool)
+    if (present & ~is_text).any():
+        raise RequestError(name, "must be a text category")
+    cats = field.get("categories")
+    if cats is not None and (present & ~np.isin(values, np.asarray(cats, dtype=object))).any():
+        raise RequestError(name, f"must be one of {sorted(cats)}")
+    return np.where(present, values, None)
+
+
+def check_request(frame: pd.DataFrame, spec: Sequence[dict[str, Any]],
+                  max_rows: int = MAX_ROWS) -> pd.DataFrame:
+    """Check and type a request against the input spec.
+
+    Numbers become float64 (ints are accepted and cast), categories stay text, absent optional
+    fields become missing values. Unknown columns are dropped.
+
+    Args:
+        frame: the request rows.
+        spec: output of ``build_input_spec``.
+        max_rows: largest accepted batch.
+
+    Returns:
+        A new frame with exactly the spec's columns, in order.
+
+    Raises:
+        RequestError: naming the first offending field (never its value).
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise RequestError("(body)", "expected a table of patients (dataframe_split/records)")
+    known = [f["name"] for f in spec if f["name"] in frame.columns]
+    if not known:
+        raise RequestError("(body)", "no known input field in the request")
+    n = len(frame)
+    if n == 0:
+        raise RequestError("(body)", "the request has no rows")
+    if n > max_rows:
+        raise RequestError("(body)", f"at most {max_rows} rows per request")
+    out = {}
+    for field in spec:  # loop over the fields, vectorised over patients
+        name, numeric = field["name"], field["dtype"] in NUMERIC_DTYPES
+        if name not in frame.columns:
+            if field.get("required"):
+                raise RequestError(name, "is required")
+            out[name] = np.full(n, np.nan) if numeric else np.full(n, None, dtype=object)
+            continue
+        values = frame[name].to_numpy(dtype=object)
+        present = ~pd.isna(values) if values.size else np.zeros(0, bool)
+        if field.get("required") and not present.all():
+            raise RequestError(name, "is required")
+        checker = _check_numeric if numeric else _check_categorical
+        out[name] = checker(values, present, field)
+    return pd.DataFrame(out)
+
+
+def synthetic_example(spec: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """One synthetic row made from the dictionary ranges (mid-range numbers, first category).
+
+    Never a real patient: logged as the model's input example.
+    """
+    row: dict[str, Any] = {}
+    for field in spec:
+        if field["dtype"] in NUMERIC_DTYPES:
+            lo, hi = field["range"] if field["range"] else (None, None)
+            if field["dtype"] == "binary":
+                row[field["name"]] = 0.0
+            elif lo is not None and hi is not None:
+                row[field["name"]] = float(round((lo + hi) / 2.0, 3))
+            elif lo is not None:
+                row[field["name"]] = float(lo) + 1.0
+            else:
+                row[field["name"]] = 0.0 if hi is None else float(hi) - 1.0
+        else:
+            cats = field.get("categories") or ["unknown"]
+            row[field["name"]] = cats[0]
+    return pd.DataFrame([row])
+
+
+def output_columns(kind: str, horizons_months: Sequence[float]) -> list[str]:
+    """Names of the served outputs (before optional SHAP columns)."""
+    if kind == "response":
+        return [RESPONSE_OUTPUT]
+    return [RISK_OUTPUT] + [survival_column(h) for h in horizons_months]
+
+
+def survival_column(horizon_months: float) -> str:
+    """``survival_12m`` for the 12-month horizon."""
+    return f"survival_{horizon_months:g}m"
+
+
+def build_signature(spec: Sequence[dict[str, Any]], kind: str, horizons_months: Sequence[float]):
+    """A permissive signature: every input is an optional ``Any`` column, outputs are double.
+
+    Why not ``double`` inputs: MLflow converts typed columns while parsing the request, before
+    the model runs, and its conversion error quotes the offending value ("could not convert
+    string to float: '<value>'"). With ``Any`` inputs the model's own checks (``check_request``)
+    type every field (ints and numbers -> float64) and word the errors without values.
+    """
+    from mlflow.models.signature import ModelSignature
+    from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
+
+    inputs = Schema([ColSpec(AnyType(), f["name"], required=False) for f in spec])
+    outputs = Schema([ColSpec("double", c) for c in output_columns(kind, horizons_months)])
+    params = ParamSchema([ParamSpec("explain", "boolean", False)])
+    return ModelSignature(inputs=inputs, outputs=outputs, params=params)
+
+
+# --------------------------------------------------------------------------- logging
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def hash_tree(folder: Path) -> dict[str, str]:
+    """``{relative path: sha256}`` of every file under ``folder``."""
+    return {p.relative_to(folder).as_posix(): sha256_file(p)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def build_serving_config(endpoint: str, estimator: str, spec: Sequence[dict[str, Any]],
+                         model_dir: Path, horizons_months: Sequence[float]) -> dict[str, Any]:
+    """What ``serving_model.py`` needs at load time (JSON; no code, no pickle)."""
+    if endpoint not in ENDPOINT_KINDS:
+        raise ValueError(f"endpoint must be one of {sorted(ENDPOINT_KINDS)}, got {endpoint!r}")
+    return {
+        "endpoint": endpoint,
+        "kind": ENDPOINT_KINDS[endpoint],
+        "estimator": estimator,
+        "horizons_months": [float(h) for h in horizons_months],
+        "features": list(spec),
+        "sha256": hash_tree(model_dir),
+    }
+
+
+def log_serving_model(endpoint: str, model_dir: Path, estimator: str,
+                      spec: Sequence[dict[str, Any]], horizons_months: Sequence[float] = (12, 24),
+                      name: str = "model") -> Any:
+    """Log the models-from-code pyfunc with the native model files (inside the active run).
+
+    Args:
+        endpoint: ``response``, ``pfs`` or ``os``.
+        model_dir: folder written by the estimator's ``save`` (native xgboost/JSON files).
+        estimator: dotted class path with a ``load(dir)`` classmethod, e.g.
+            ``models.survival.XGBCoxSurvival`` (or ``xgboost.Booster`` for a bare booster).
+        spec: input spec from ``build_input_spec``.
+        horizons_months: survival horizons served (ignored for response).
+        name: the logged model's name within the run.
+
+    Returns:
+        MLflow ``ModelInfo`` (``model_uri``, ``model_id``, ...).
+    """
+    import mlflow
+
+    config = build_serving_config(endpoint, estimator, spec, Path(model_dir), horizons_months)
+    with tempfile.TemporaryDirectory(prefix="netoutcomes-serving-") as tmp:
+        cfg_path = Path(tmp) / "serving_config.json"
+        cfg_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+        native = Path(tmp) / "native"
+        shutil.copytree(model_dir, native)
+        kind = config["kind"]
+        return mlflow.pyfunc.log_model(
+            name=name,
+            python_model=str(SERVING_MODEL_FILE),
+            artifacts={"serving_config": str(cfg_path), "native": str(native)},
+            signature=build_signature(spec, kind, config["horizons_months"]),
+            input_example=synthetic_example(spec),
+            pip_requirements=_pip_requirements(),
+        )
+
+
+def _pip_requirements() -> list[str]:
+    import importlib.metadata as md
+
+    out = []
+    for pkg in ("mlflow", "xgboost", "pandas", "numpy", "scikit-learn", "scikit-survival"):
+        try:
+            out.append(f"{pkg}=={md.version(pkg)}")
+        except md.PackageNotFoundError:
+            continue
+    return out
+
+
+# --------------------------------------------------------------------------- local server
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A free TCP port on ``host``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def serve_command(model_uri: str, port: int, host: str = "127.0.0.1") -> list[str]:
+    """``mlflow models serve`` in the current environment (no virtualenv, no download)."""
+    mlflow_bin = Path(sys.executable).with_name("mlflow")
+    exe = [str(mlflow_bin)] if mlflow_bin.exists() else [sys.executable, "-m", "mlflow"]
+    return exe + ["models", "serve", "-m", model_uri, "--env-manager", "local",
+                  "-h", host, "-p", str(port)]
+
+
+def start_server(model_uri: str, port: int, host: str = "127.0.0.1",
+                 env: dict[str, str] | None = None, log_file: Path | None = None
+                 ) -> subprocess.Popen:
+    """Start the scoring server in the background (its own process group)."""
+    out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
+    return subprocess.Popen(serve_command(model_uri, port, host), env=server_env(env),
+                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for ``mlflow models serve``: this interpreter's ``bin`` first on PATH.
+
+    MLflow starts ``uvicorn`` by name, which must resolve to this virtualenv's copy.
+    """
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    return {**os.environ, "PATH": bin_dir + os.pathsep + path, **(extra or {})}
+
+
+def wait_ready(url: str, proc: subprocess.Popen | None = None, timeout_s: float = 60.0) -> float:
+    """Poll ``url`` (``/ping``) until it answers 200; return the seconds waited."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return time.monotonic() - start
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.25)
+    raise TimeoutError(f"no answer from {url} within {timeout_s:.0f} s")
+
+
+def stop_server(proc: subprocess.Popen, timeout_s: float = 10.0) -> None:
+    """Stop the server and its workers (terminate the group, then kill)."""
+    import signal
+
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=timeout_s)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=timeout_s)
+
+
+def post_json(url: str, payload: dict[str, Any] | bytes, timeout_s: float = 10.0
+              ) -> tuple[int, str]:
+    """POST a JSON body; return ``(status, body text)`` for 2xx and error statuses alike."""
+    data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()

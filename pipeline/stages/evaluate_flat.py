@@ -1,0 +1,294 @@
+"""``evaluate-flat``: the pipeline's model choice and validation on a user's single-table cohort.
+
+One CSV, one row per patient, a follow-up time and an event column (and optionally a 0/1
+response and a treatment column). Columns are typed into a feature dictionary
+(:func:`models.flat.infer_dictionary`: categoricals one-hot, missing values kept for the models
+to handle), then the same candidate families as ``train`` (from ``params.yaml`` ``train:``) are
+compared by nested cross-validation (:func:`models.crossval.cross_validate`: design fitted and
+hyper-parameters tuned inside each outer training fold) on repeated stratified folds. The best
+mean fold Harrell's C (AUC for the response) selects the model. Every candidate's out-of-fold
+predictions are summarised by :func:`models.evaluation.summary.cv_metrics` (mean and 2.5-97.5
+percentile interval over the outer folds) and written to ``<out>/metrics.json``: the same seed
+and params give identical bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time as clock
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.table import Table
+
+from models.crossval import Candidate, TuningConfig, cross_validate, select
+from models.evaluation import repeated_stratified_kfold
+from models.evaluation.summary import cv_metrics
+from models.flat import evaluation_times, infer_dictionary
+from models.survival import make_surv
+from pipeline.io import write_json
+from pipeline.params import TrainParams
+from pipeline.stages.train import Endpoint, candidates_for
+
+log = logging.getLogger(__name__)
+
+SURVIVAL = Endpoint("survival", "survival", "time", "event")
+RESPONSE = Endpoint("response", "binary", "response")
+HEADLINE = {"survival": ("harrell_c", "uno_c", "ibs"), "binary": ("auc", "brier", "ici")}
+
+
+def _input_error(file: Path | str, column: str, problem: str, fix: str) -> Exception:
+    from pipeline.errors import InputError  # lazy: the CLI's error type
+
+    return InputError(file=Path(file).name, column=column, fix=fix, problem=problem)
+
+
+def read_cohort(csv: Path) -> pd.DataFrame:
+    """Read the CSV (one row per patient).
+
+    Raises:
+        InputError: If the file is missing, unreadable or has no rows.
+    """
+    if not Path(csv).is_file():
+        raise _input_error(csv, "", "file not found", "pass the path of an existing CSV to --csv")
+    try:
+        frame = pd.read_csv(csv)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise _input_error(csv, "", f"not a readable CSV ({type(err).__name__})",
+                           "save the table as comma-separated UTF-8 text with a header row") from None
+    if frame.empty:
+        raise _input_error(csv, "", "no data rows", "export the cohort with one row per patient")
+    return frame
+
+
+def check_columns(frame: pd.DataFrame, csv: Path, roles: dict[str, str | None],
+                  exclude: Sequence[str] = ()) -> None:
+    """Every column named on the command line exists and none is named twice.
+
+    Args:
+        roles: Option name (``time``, ``event`` ...) -> column name (``None`` when not given).
+    """
+    named = {opt: col for opt, col in roles.items() if col is not None}
+    for opt, col in [*named.items(), *(("exclude", c) for c in exclude)]:
+        if col not in frame.columns:
+            raise _input_error(csv, col, "column not found in the header",
+                               f"check the spelling of --{opt} (the header has "
+                               f"{len(frame.columns)} columns)")
+    cols = list(named.values())
+    for col in cols:
+        if cols.count(col) > 1:
+            raise _input_error(csv, col, "column given for more than one option",
+                               "name a different column for each of --time/--event/"
+                               "--response/--treatment")
+
+
+def _numeric(values: pd.Series, csv: Path, column: str, fix: str) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(values):
+        values = values.astype("Float64")
+    parsed = pd.to_numeric(values, errors="coerce")
+    bad = int((parsed.isna() & values.notna()).sum())
+    if bad:
+        raise _input_error(csv, column, f"{bad} non-numeric value(s)", fix)
+    return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _zero_one(values: pd.Series, csv: Path, column: str) -> np.ndarray:
+    fix = "code it as 1 = yes (event / response) and 0 = no; leave unknown cells empty"
+    if not pd.api.types.is_bool_dtype(values):
+        lowered = values.astype("string").str.strip().str.lower()
+        mapped = lowered.map({"true": 1.0, "false": 0.0})
+        values = values.where(mapped.isna(), mapped)
+    num = _numeric(values, csv, column, fix)
+    if not np.isin(num[~np.isnan(num)], (0.0, 1.0)).all():
+        raise _input_error(csv, column, "values other than 0 and 1", fix)
+    return num
+
+
+def survival_rows(frame: pd.DataFrame, csv: Path, time: str, event: str,
+                  n_splits: int) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """Rows with a known follow-up time and event, and their ``make_surv`` outcome.
+
+    Returns:
+        ``(rows, y, n_dropped)``; rows keep the CSV order (index reset).
+
+    Raises:
+        InputError: Non-numeric or negative time, events not 0/1, fewer events than folds.
+    """
+    t = _numeric(frame[time], csv, time, "follow-up time must be a number (days, months ...)")
+    if (t[~np.isnan(t)] < 0).any():
+        raise _input_error(csv, time, "negative follow-up time",
+                           "time must be >= 0 from the index date")
+    e = _zero_one(frame[event], csv, event)
+    keep = ~np.isnan(t) & ~np.isnan(e)
+    dropped = int((~keep).sum())
+    if dropped:
+        log.warning("%d row(s) without time or event left out of the survival analysis", dropped)
+    if e[keep].sum() < n_splits or (1 - e[keep]).sum() < n_splits:
+        raise _input_error(csv, event, f"fewer events or censored rows than folds ({n_splits})",
+                           "use fewer --folds or a larger cohort")
+    rows = frame.loc[keep].reset_index(drop=True)
+    return rows, make_surv(t[keep], e[keep].astype(bool)), dropped
+
+
+def response_rows(frame: pd.DataFrame, csv: Path, response: str,
+                  n_splits: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows with a known 0/1 response (missing = not assessable, left out) and the response."""
+    r = _zero_one(frame[response], csv, response)
+    keep = ~np.isnan(r)
+    if min(r[keep].sum(), (1 - r[keep]).sum()) < n_splits:
+        raise _input_error(csv, response, f"fewer responders or non-responders than folds "
+                           f"({n_splits})", "use fewer --folds or a larger cohort")
+    return frame.loc[keep].reset_index(drop=True), r[keep]
+
+
+def folds_digest(splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> str:
+    """Short SHA-256 of the outer test folds (to check that two runs used the same folds)."""
+    h = hashlib.sha256()
+    for _, test in splits:
+        h.update(np.sort(np.asarray(test, dtype=np.int64)).tobytes() + b"|")
+    return h.hexdigest()[:16]
+
+
+def _tuning(params: TrainParams) -> TuningConfig:
+    t = params.tuning
+    return TuningConfig(t.n_trials, t.timeout_s, t.validation_fraction, t.inner_folds)
+
+
+def evaluate_endpoint(
+    frame: pd.DataFrame,
+    dictionary: dict,
+    y: Any,
+    endpoint: Endpoint,
+    params: TrainParams,
+    *,
+    n_splits: int,
+    n_repeats: int,
+    seed: int,
+    horizons: Sequence[float] = (),
+    grid: Sequence[float] = (),
+    candidates: Sequence[Candidate] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Nested CV of the candidates on one endpoint; metrics of every candidate and the selected.
+
+    Args:
+        frame: Rows with a known outcome.
+        dictionary: Feature dictionary (from :func:`models.flat.infer_dictionary`).
+        y: ``make_surv`` array (survival) or 0/1 array (response).
+        endpoint: :data:`SURVIVAL` or :data:`RESPONSE`.
+        params: ``train`` params (candidates, spaces, tuning budget, n_jobs, one_se).
+        horizons: Time-dependent AUC horizons (survival).
+        grid: Times at which survival is predicted (IBS grid, survival).
+        candidates: Override of the params' candidates (default: ``candidates_for``).
+    """
+    splits = repeated_stratified_kfold(y, n_splits, n_repeats, seed=seed)
+    cands = list(candidates) if candidates is not None else candidates_for(endpoint, params)
+    started = clock.perf_counter()
+    cv = cross_validate(cands, frame, dictionary, y, splits, kind=endpoint.kind,
+                        n_splits=n_splits, horizons=list(grid), tuning=_tuning(params),
+                        seed=seed, n_jobs=params.n_jobs, progress=progress)
+    log.info("%s: nested CV of %d candidates in %.1f s", endpoint.name, len(cands),
+             clock.perf_counter() - started)
+    order = [c.name for c in cands]
+    selected = select(cv.fold_scores, order, one_se=params.one_se)
+    models = {}
+    for name in order:
+        result = cv_metrics(cv.predictions[cv.predictions["candidate"] == name], y,
+                            kind=endpoint.kind, horizons=list(horizons),
+                            on_error=lambda m, n=name: log.warning("%s %s: %s", endpoint.name,
+                                                                   n, m))
+        models[name] = {**result["metrics"], "folds_scored": result["n_folds"]}
+    survival = endpoint.kind == "survival"
+    events = int(y[y.dtype.names[0]].sum()) if survival else int(np.sum(y))
+    block = {
+        "n": int(len(frame)),
+        "events": events,
+        "folds": len(splits),
+        "n_splits": n_splits,
+        "n_repeats": n_repeats,
+        "seed": seed,
+        "folds_digest": folds_digest(splits),
+        "validation": f"nested cross-validation {n_splits}x{n_repeats} (tuning inside each "
+                      "outer training fold)",
+        "selection_metric": "harrell_c" if survival else "auc",
+        "selected": selected,
+        "selected_model": {"name": selected, **models[selected]},
+        "models": models,
+    }
+    if survival:
+        block.update(horizons=list(horizons), time_grid=list(grid))
+    return block
+
+
+def run(
+    csv: Path,
+    out_dir: Path,
+    params: TrainParams,
+    *,
+    time: str,
+    event: str,
+    response: str | None = None,
+    treatment: str | None = None,
+    exclude: Sequence[str] = (),
+    n_splits: int = 5,
+    n_repeats: int = 3,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Evaluate the candidate models on a single-table cohort; write ``<out_dir>/metrics.json``.
+
+    The survival endpoint is always evaluated (top-level keys of the result); the response
+    endpoint too when ``response`` is given (under ``"response"``).
+
+    Raises:
+        InputError: Missing file or column, non-numeric or negative time, events not 0/1.
+    """
+    frame = read_cohort(csv)
+    roles = {"time": time, "event": event, "response": response, "treatment": treatment}
+    check_columns(frame, csv, roles, exclude)
+    not_inputs = [time, event, *exclude, *([response] if response else [])]
+    dictionary = infer_dictionary(frame, not_inputs, treatment=treatment)
+    if not dictionary["features"]:
+        raise _input_error(csv, "", "no usable model input column",
+                           "add covariate columns (numbers or categories with few levels)")
+    rows, y, dropped = survival_rows(frame, csv, time, event, n_splits)
+    horizons, grid = evaluation_times(y["time"], y["event"])
+    common = {"n_splits": n_splits, "n_repeats": n_repeats, "seed": seed, "progress": progress}
+    metrics = evaluate_endpoint(rows, dictionary, y, SURVIVAL, params, horizons=horizons,
+                                grid=grid, **common)
+    metrics["dropped_rows"] = dropped
+    if response:
+        r_rows, r = response_rows(frame, csv, response, n_splits)
+        metrics["response"] = evaluate_endpoint(r_rows, dictionary, r, RESPONSE, params, **common)
+    metrics["input"] = {"file": Path(csv).name, "rows": int(len(frame)), "time": time,
+                        "event": event, "response": response, "treatment": treatment}
+    metrics["features"] = [{k: f[k] for k in ("name", "role", "dtype")}
+                           for f in dictionary["features"]]
+    metrics["excluded"] = dictionary["excluded"]
+    write_json(metrics, Path(out_dir) / "metrics.json")
+    return metrics
+
+
+def _cell(summary: dict | None) -> str:
+    if not summary:
+        return "-"
+    return f"{summary['mean']:.3f} ({summary['lo']:.3f}-{summary['hi']:.3f})"
+
+
+def metrics_table(block: dict[str, Any], kind: str = "survival", title: str = "") -> Table:
+    """Rich table of every candidate's headline metrics (mean and 95% interval over folds)."""
+    names = HEADLINE[kind]
+    table = Table(title=title or f"{kind}: n={block['n']}, events={block['events']}, "
+                  f"{block['validation']}")
+    table.add_column("model")
+    for name in names:
+        table.add_column(name, justify="right")
+    table.add_column("selected", justify="center")
+    for model, metrics in block["models"].items():
+        mark = "*" if model == block["selected"] else ""
+        table.add_row(model, *(_cell(metrics.get(n)) for n in names), mark)
+    return table

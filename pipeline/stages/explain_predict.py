@@ -1,0 +1,200 @@
+"""Per-therapy predictions of one patient for the report: response, PFS and OS with intervals.
+
+Every candidate therapy is scored with :func:`models.counterfactual.predict_what_if` (only the
+therapy changed; eligibility rules and the positivity note come from there).
+
+Intervals (documented choice, shown in the report): the validated calibration slope says how far
+a model's out-of-sample risks should be stretched or shrunk (1 = ideal). The interval is the range
+of the patient's prediction when recalibrated with the slope set to the lower and upper ends of its
+validated 95 % interval (``metrics.json``), pivoting at the cohort average on the logit scale
+(response) or the complementary log-log scale ``log(-log S(t))`` at each month (survival, the scale
+the evaluation stage fits the slope on). It shows how much the estimate depends on the model's
+validated calibration; it is not a full confidence interval (sampling error of the baseline and of
+the fitted trees or coefficients is not included). Without a validated slope no interval is shown.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit, logit
+
+from models.counterfactual import PositivityModel, fit_positivity, predict_what_if
+from pipeline.report import Curve, TherapyPrediction
+from pipeline.stages.explain_shap import EndpointModel
+
+THERAPY_LABELS = {
+    "prrt_lu177": "PRRT (177Lu-DOTATATE)",
+    "everolimus": "Everolimus",
+    "sunitinib": "Sunitinib",
+    "ssa": "Somatostatin analogue",
+    "chemotherapy": "Chemotherapy",
+}
+INTERVAL_TEXT = (
+    "Intervals: range of the prediction when the model is recalibrated with its validated "
+    "calibration slope set to the ends of its 95 % interval (cross-validation, metrics.json). "
+    "They show how much the number depends on the model's validated calibration; they are not "
+    "full confidence intervals (sampling error of the baseline and of the fitted model is not "
+    "included)."
+)
+_EPS = 1e-12
+_SLOPE_KEYS = {"binary": ("calibration_slope",),
+               "survival": ("calibration_slope_12", "calibration_slope_24",
+                            "calibration_slope_36")}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Cohort-level numbers fixed once per set of models.
+
+    Attributes:
+        grid: Monthly survival grid (0..60).
+        pivots: Endpoint -> pivot of the recalibration: mean logit (response) or mean
+            ``log(-log S(t))`` per grid month (survival), over the reference rows.
+        slopes: Endpoint -> (lo, hi) of the validated calibration slope, or None.
+        positivity: Propensity model of therapy given covariates, or None.
+    """
+
+    grid: tuple[float, ...]
+    pivots: dict[str, np.ndarray]
+    slopes: dict[str, tuple[float, float] | None]
+    positivity: PositivityModel | None
+
+
+def therapy_label(code: str) -> str:
+    """Clinical name of a therapy code."""
+    return THERAPY_LABELS.get(code, code.replace("_", " ").capitalize())
+
+
+def slope_interval(metrics: Mapping[str, Any], endpoint: str, kind: str
+                   ) -> tuple[float, float] | None:
+    """(lo, hi) of the validated calibration slope of an endpoint, or None if not available."""
+    block = metrics.get(endpoint, {}).get("metrics", {})
+    for key in _SLOPE_KEYS[kind]:
+        m = block.get(key) or {}
+        lo, hi = m.get("lo"), m.get("hi")
+        if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi):
+            return float(lo), float(hi)
+    return None
+
+
+def _cll(surv: np.ndarray) -> np.ndarray:
+    return np.log(-np.log(np.clip(surv, _EPS, 1 - _EPS)))
+
+
+def fit_reference(models: Mapping[str, EndpointModel], reference: pd.DataFrame,
+                  metrics: Mapping[str, Any], months: int = 60) -> Reference:
+    """Pivots, slopes and the positivity model from the reference (development) rows."""
+    grid = tuple(float(m) for m in range(months + 1))
+    pivots, slopes = {}, {}
+    for name, em in models.items():  # loop over endpoints
+        X = em.design.transform(reference)
+        if em.kind == "binary":
+            pivots[name] = np.asarray(np.mean(logit(np.clip(em.model.predict_proba(X), _EPS,
+                                                            1 - _EPS))))
+        else:
+            pivots[name] = _cll(em.model.predict_survival(X, grid)).mean(axis=0)
+        slopes[name] = slope_interval(metrics, name, em.kind)
+    first = next(iter(models.values()))
+    try:
+        positivity = fit_positivity(reference, first.design)
+    except ValueError:  # a single therapy in the cohort: no rarity note
+        positivity = None
+    return Reference(grid, pivots, slopes, positivity)
+
+
+def recalibrate(values: np.ndarray, pivot: np.ndarray, slopes: tuple[float, float] | None,
+                kind: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Lower and upper envelope of ``values`` recalibrated with slopes (lo, 1, hi).
+
+    Args:
+        values: Probabilities: P(response) (n,) or S(t) (n, len(grid)).
+        pivot: Pivot on the transformed scale (scalar, or per grid time).
+        slopes: Validated slope interval, or None (then no interval).
+        kind: ``binary`` (logit scale) or ``survival`` (cloglog scale).
+
+    Returns:
+        ``(lower, upper)`` arrays shaped like ``values``, or None.
+    """
+    if slopes is None:
+        return None
+    if kind == "binary":
+        z = logit(np.clip(values, _EPS, 1 - _EPS))
+        candidates = [expit(pivot + b * (z - pivot)) for b in (slopes[0], 1.0, slopes[1])]
+        candidates[1] = values
+    else:
+        z = _cll(values)
+        candidates = [np.exp(-np.exp(pivot + b * (z - pivot))) for b in (slopes[0], slopes[1])]
+        candidates = [np.where(values >= 1.0, 1.0, c) for c in candidates] + [values]
+    stack = np.stack(candidates)
+    return stack.min(axis=0), stack.max(axis=0)
+
+
+def _curve(surv: np.ndarray, band: tuple[np.ndarray, np.ndarray] | None, grid) -> Curve:
+    lo = band[0].tolist() if band is not None else None
+    hi = band[1].tolist() if band is not None else None
+    return Curve(times=list(grid), surv=surv.tolist(), lo=lo, hi=hi)
+
+
+def _at(curve: Curve, horizons: Sequence[int]) -> dict[int, tuple[float, float, float]]:
+    out = {}
+    for h in horizons:  # loop over 2 horizons
+        i = curve.times.index(float(h))
+        lo = curve.lo[i] if curve.lo is not None else None
+        hi = curve.hi[i] if curve.hi is not None else None
+        out[int(h)] = (curve.surv[i], lo, hi)
+    return out
+
+
+def predict_therapies(models: Mapping[str, EndpointModel], ref: Reference, row: pd.DataFrame,
+                      index_therapy: str, horizons: Sequence[int] = (12, 24)
+                      ) -> list[TherapyPrediction]:
+    """Predictions for one patient row under every therapy the design knows (index first).
+
+    Args:
+        models: Endpoint -> model (``response``, ``pfs``, ``os``; any subset).
+        ref: Reference numbers from :func:`fit_reference`.
+        row: One cohort row (DataFrame of length 1).
+        index_therapy: The therapy actually started at the index line.
+        horizons: Months reported with estimates (must be on the monthly grid).
+
+    Returns:
+        One :class:`TherapyPrediction` per therapy; ineligible ones carry only the reason.
+    """
+    first = next(iter(models.values()))
+    levels = list(first.design.levels_[first.design.treatment_])
+    therapies = [index_therapy] + [t for t in levels if t != index_therapy]
+    tables = {name: predict_what_if(em.model, em.design, row, therapies,
+                                    positivity=ref.positivity, horizons=ref.grid)
+              for name, em in models.items()}
+    base = next(iter(tables.values()))
+    out = []
+    for i, therapy in enumerate(therapies):  # loop over <= 5 therapies
+        meta = base.iloc[i]
+        if not bool(meta["eligible"]):
+            out.append(TherapyPrediction(therapy, therapy_label(therapy), eligible=False,
+                                         ineligible_reason=str(meta["reason"])))
+            continue
+        fields: dict[str, Any] = {}
+        for name, table in tables.items():  # loop over endpoints
+            em, r = models[name], table.iloc[i]
+            if em.kind == "binary":
+                p = float(r["response_prob"])
+                band = recalibrate(np.array([p]), ref.pivots[name], ref.slopes[name], "binary")
+                fields["p_response"] = p
+                fields["p_response_ci"] = (float(band[0][0]), float(band[1][0])) if band else None
+            else:
+                surv = r[[f"survival_{t:g}" for t in ref.grid]].to_numpy(dtype=np.float64)
+                band = recalibrate(surv, ref.pivots[name], ref.slopes[name], "survival")
+                curve = _curve(surv, band, ref.grid)
+                fields[name] = curve
+                fields[f"{name}_at"] = _at(curve, horizons)
+        note = str(meta["positivity_note"]) or None
+        out.append(TherapyPrediction(therapy, therapy_label(therapy), eligible=True,
+                                     positivity_note=note, **fields))
+    return out

@@ -1,0 +1,122 @@
+"""Stage ``validate``: raw CSV export -> validated Parquet, quarantine Parquet, JSON report.
+
+Thin I/O shell around :func:`features.validate.validate_tables`. Whole-file faults raise
+:class:`pipeline.errors.InputError` (file, column, fix); row faults go to quarantine.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from rich.console import Console
+from rich.table import Table
+
+from features.contract import TABLES
+from features.validate import ContractError, validate_tables
+from pipeline.errors import InputError
+from pipeline.io import write_json, write_parquet
+
+log = logging.getLogger(__name__)
+DEMO_WARNING = ("DEMO pseudonym key in use: pseudonyms are NOT secret. Fine only for synthetic "
+                "data; set NETOUTCOMES_PSEUDONYM_KEY or NETOUTCOMES_PSEUDONYM_KEY_FILE.")
+
+
+def read_raw_table(path: Path) -> pd.DataFrame:
+    """Read one raw CSV (types inferred, only empty cells missing); whole-file faults raise."""
+    if not path.is_file():
+        raise InputError(str(path), "", f"write the {path.stem} table as {path.name} into "
+                         f"{path.parent}", "required file is missing")
+    try:
+        with path.open("rb") as fh:
+            head = fh.readline(65536).decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        raise InputError(str(path), "", "export the file as UTF-8 text",
+                         "file cannot be read as UTF-8 text") from None
+    if "\x00" in head:
+        raise InputError(str(path), "", "export the table as a UTF-8 CSV text file",
+                         "file is binary, not CSV text")
+    if not head.strip():
+        raise InputError(str(path), "", "export a header row and data rows", "file is empty")
+    if "," not in head and any(d in head for d in (";", "\t", "|")):
+        raise InputError(str(path), "", "export the file comma-separated (',')",
+                         "wrong delimiter (';', tab or '|' instead of ',')")
+    try:
+        table = _read_csv(path, head)
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as err:
+        problem = "cannot be parsed as CSV" + (" (not UTF-8)" if "UTF8" in str(err) else
+                                               " (rows with a wrong number of fields?)")
+        raise InputError(str(path), "", "export a comma-separated UTF-8 file with one header "
+                         "row and the same number of fields in every row", problem) from None
+    for field in table.schema:
+        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+            raise InputError(str(path), field.name, "export the file as UTF-8 text",
+                             "holds text that is not UTF-8") from None
+    return table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
+
+
+def _read_csv(path: Path, head: str) -> pa.Table:
+    """Typed read; if a late value breaks an inferred type, re-read every column as text."""
+    options = dict(null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True)
+    try:
+        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            auto_dict_encode=True, auto_dict_max_cardinality=1 << 30, **options))
+    except pa.ArrowInvalid as err:
+        if "conversion error" not in str(err).lower():
+            raise
+    names = next(csv.reader([head]))
+    text = pa.dictionary(pa.int32(), pa.string())
+    return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+        column_types=dict.fromkeys(names, text), **options))
+
+
+def run(raw_dir: Path, out_dir: Path, quarantine_dir: Path, report_path: Path, key: bytes,
+        *, demo_key: bool) -> dict[str, Any]:
+    """Validate ``raw_dir/<table>.csv``; write tables, quarantine and report; return the report."""
+    raw_dir = Path(raw_dir)
+    raw = {t: read_raw_table(raw_dir / f"{t}.csv") for t in TABLES}
+    try:
+        result = validate_tables(raw, key, source_names={t: str(raw_dir / f"{t}.csv")
+                                                         for t in TABLES})
+    except ContractError as err:
+        raise InputError(err.file, err.column, err.fix, err.problem) from None
+    del raw
+    for t in TABLES:
+        entry = result.report[t]
+        assert entry["rows_in"] == entry["rows_valid"] + entry["rows_quarantined"], t
+        write_parquet(result.tables[t], Path(out_dir) / f"{t}.parquet")
+        write_parquet(result.quarantine[t], Path(quarantine_dir) / f"{t}.parquet")
+    report = {"tables": result.report, "demo_key": bool(demo_key),
+              "warnings": [DEMO_WARNING] if demo_key else [],
+              "totals": _totals(result.report)}
+    write_json(report, Path(report_path))
+    if demo_key:
+        log.warning(DEMO_WARNING)
+    print_summary(report)
+    return report
+
+
+def _totals(tables: dict[str, dict[str, Any]]) -> dict[str, int]:
+    return {k: sum(e[k] for e in tables.values())
+            for k in ("rows_in", "rows_valid", "rows_quarantined")}
+
+
+def print_summary(report: dict[str, Any], console: Console | None = None) -> None:
+    """Human-readable summary table (stderr)."""
+    console = console or Console(stderr=True)
+    grid = Table(title="validation")
+    for col in ("table", "rows in", "valid", "quarantined", "reasons", "dropped identifiers"):
+        numeric = col.startswith(("rows", "valid", "quar"))
+        grid.add_column(col, justify="right" if numeric else "left")
+    for t, e in report["tables"].items():
+        reasons = ", ".join(f"{k} {v}" for k, v in e["reasons"].items()) or "-"
+        grid.add_row(t, f"{e['rows_in']:,}", f"{e['rows_valid']:,}", f"{e['rows_quarantined']:,}",
+                     reasons, ", ".join(e["dropped_identifier_columns"]) or "-")
+    console.print(grid)
+    if report.get("demo_key"):
+        console.print(f"[bold yellow]WARNING:[/] {DEMO_WARNING}")

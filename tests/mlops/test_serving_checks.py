@@ -1,0 +1,97 @@
+"""Request checks against the feature dictionary: typed, ranged, value-free messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.types.schema import AnyType
+from mlops_helpers import DICTIONARY
+
+from pipeline.serving import (
+    RequestError,
+    build_input_spec,
+    build_signature,
+    check_request,
+    output_columns,
+    synthetic_example,
+)
+
+FIELDS = ["age_at_index", "ki67_percent", "therapy", "functional_syndrome"]
+
+
+@pytest.fixture
+def spec():
+    return build_input_spec(DICTIONARY, FIELDS, required=("therapy",))
+
+
+def _row(**kw):
+    base = {"age_at_index": 63, "ki67_percent": 12.5, "therapy": "prrt_lu177",
+            "functional_syndrome": 1}
+    return pd.DataFrame([{**base, **kw}])
+
+
+def test_good_request_is_typed_float64_and_ordered(spec):
+    frame = pd.concat([_row(), _row(age_at_index=70.5)])[list(reversed(FIELDS))]
+    out = check_request(frame.assign(patient_name="Jane Doe"), spec)
+    assert list(out.columns) == FIELDS
+    assert out["age_at_index"].dtype == np.float64
+    assert out["age_at_index"].tolist() == [63.0, 70.5]
+    assert out["therapy"].tolist() == ["prrt_lu177", "prrt_lu177"]
+
+
+def test_optional_fields_may_be_absent_or_null(spec):
+    out = check_request(_row(ki67_percent=None).drop(columns="age_at_index"), spec)
+    assert out["age_at_index"].isna().all()
+    assert out["ki67_percent"].isna().all()
+
+
+@pytest.mark.parametrize(("change", "field", "words"), [
+    ({"ki67_percent": 431.77}, "ki67_percent", "outside the allowed range [0, 100]"),
+    ({"age_at_index": "sixty-three"}, "age_at_index", "must be a finite number"),
+    ({"age_at_index": float("inf")}, "age_at_index", "must be a finite number"),
+    ({"age_at_index": [63.5]}, "age_at_index", "must be a finite number"),
+    ({"functional_syndrome": 0.5}, "functional_syndrome", "must be 0 or 1"),
+    ({"therapy": "radium-223"}, "therapy", "must be one of"),
+    ({"therapy": 17.25}, "therapy", "must be a text category"),
+    ({"therapy": None}, "therapy", "is required"),
+])
+def test_bad_values_name_the_field_never_the_value(spec, change, field, words):
+    with pytest.raises(RequestError) as err:
+        check_request(_row(**change), spec)
+    message = str(err.value)
+    assert err.value.field == field
+    assert words in message
+    for value in change.values():
+        for text in (str(value), repr(value)):
+            if value is not None and text not in ("0.5",):
+                assert text not in message
+
+
+def test_body_level_problems(spec):
+    with pytest.raises(RequestError, match="no known input field"):
+        check_request(pd.DataFrame({"patient_name": ["Jane Doe"]}), spec)
+    with pytest.raises(RequestError, match="no rows"):
+        check_request(_row().iloc[:0], spec)
+    with pytest.raises(RequestError, match="at most 3 rows"):
+        check_request(pd.concat([_row()] * 4), spec, max_rows=3)
+    with pytest.raises(RequestError, match="is required"):
+        check_request(_row().drop(columns="therapy"), spec)
+
+
+def test_synthetic_example_is_in_range_and_passes_checks(spec):
+    example = synthetic_example(spec)
+    assert example.iloc[0].to_dict() == {"age_at_index": 60.0, "ki67_percent": 50.0,
+                                         "therapy": "prrt_lu177", "functional_syndrome": 0.0}
+    check_request(example, spec)
+
+
+def test_signature_is_permissive_inputs_double_outputs(spec):
+    sig = build_signature(spec, "survival", [12, 24])
+    assert [c.name for c in sig.inputs.inputs] == FIELDS
+    assert all(isinstance(c.type, AnyType) and not c.required for c in sig.inputs.inputs)
+    assert [c.name for c in sig.outputs.inputs] == output_columns("survival", [12, 24])
+    assert output_columns("survival", [12, 24]) == ["risk_score", "survival_12m",
+                                                     "survival_24m"]
+    assert sig.params.params[0].name == "explain"
+    assert sig.params.params[0].default is False
