@@ -135,11 +135,11 @@ def tune(estimator_factory: Callable[..., Any], param_space: Mapping[str, Any],
             scores.append(scorer(model, X.iloc[val_rows], _subset(y, val_rows)))
         return float(np.mean(scores))
 
-    study = optuna.create_study(direction="maximize",
-                                sampler=optuna.samplers.TPESampler(seed=seed))
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
+        study = optuna.create_study(direction="maximize",
+                                    sampler=optuna.samplers.TPESampler(seed=seed))
         # A numerically failing configuration (e.g. too weak a penalty) is a failed trial,
         # not a failed search.
         study.optimize(objective, n_trials=n_trials, timeout=timeout_s, n_jobs=1,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -34,8 +35,11 @@ def _configure_logging(verbose: bool) -> None:
         handlers=[RichHandler(console=console, show_path=False, show_time=False)],
         force=True,
     )
-    for noisy in ("matplotlib", "PIL", "numexpr", "alembic", "urllib3", "git", "shap"):
+    for noisy in ("matplotlib", "PIL", "numexpr", "alembic", "urllib3", "git", "shap", "mlflow",
+                  "optuna", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
 
 
 @app.callback()
@@ -199,11 +203,59 @@ def register(
     console.print(f"registered: [bold]{out}[/]  (promote with `netoutcomes promote --endpoint pfs`)")
 
 
+@app.command()
+@friendly
+def explain(
+    patient: Annotated[
+        str | None, typer.Option("--patient", help="Pseudonym (as assigned by validate).")
+    ] = None,
+    cohort: Annotated[bool, typer.Option("--cohort", help="Write the cohort report.")] = False,
+    out: Annotated[Path | None, typer.Option(help="HTML file to write.")] = None,
+    features_file: Annotated[Path, typer.Option("--features", help="Feature table.")] = CAT.features_file,
+    models: Annotated[Path, typer.Option(help="Folder of trained models.")] = CAT.models_dir,
+    metrics: Annotated[Path, typer.Option(help="Metrics JSON from evaluate.")] = CAT.metrics_file,
+    plots: Annotated[Path, typer.Option(help="Plots folder from evaluate.")] = CAT.plots_dir,
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Explain predictions with SHAP as self-contained clinician reports (patient or cohort)."""
+    from pipeline.params import load_params
+    from pipeline.stages import explain as stage
+
+    if (patient is None) == (not cohort):
+        raise typer.BadParameter("give exactly one of --patient ID or --cohort")
+    defaults = stage.ExplainDefaults.from_params(load_params(params).explain)
+    if patient is not None:
+        target = out or CAT.patients_report_dir / f"{patient}.html"
+        stage.explain_patient(patient, features_file, models, metrics, target,
+                              horizons=defaults.horizons)
+    else:
+        target = out or CAT.cohort_report_file
+        stage.explain_cohort(features_file, models, metrics, plots, target,
+                             target.parent / "patients", defaults=defaults)
+    console.print(f"report: [bold]{target}[/]  (open it in a browser)")
+
+
+@app.command()
+@friendly
+def holdout(
+    out: Annotated[Path, typer.Option(help="Folder for the hold-out cohort.")] = Path("data/holdout"),
+    params: ParamsOpt = Path("params.yaml"),
+) -> None:
+    """Simulate, validate and featurise an independent cohort for the promotion gates."""
+    from pipeline.params import load_params
+    from pipeline.stages import holdout as stage
+
+    path = stage.run(out, load_params(params))
+    console.print(f"hold-out cohort: [bold]{path}[/]")
+
+
 def _register_mlops_commands() -> None:
+    from pipeline.cli_flat import evaluate_flat
     from pipeline.cli_mlops import promote, serve
 
     app.command()(promote)
     app.command()(serve)
+    app.command("evaluate-flat")(evaluate_flat)
 
 
 _register_mlops_commands()

@@ -22,23 +22,23 @@ errors = Console(stderr=True)
 def evaluate_flat(
     csv: Annotated[Path, typer.Option("--csv", help="The cohort: one CSV, one row per patient.")],
     time: Annotated[str, typer.Option("--time", help="Column of follow-up time (any unit).")],
-    event: Annotated[str, typer.Option("--event", help="Column of the event: 1 = event, 0 = censored.")],
+    event: Annotated[str, typer.Option("--event", help="Event column: 1 event, 0 censored.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for metrics.json.")],
     response: Annotated[
-        str | None, typer.Option("--response", help="Optional 0/1 response column (also evaluated).")
+        str | None, typer.Option("--response", help="Optional 0/1 response column (evaluated too).")
     ] = None,
     treatment: Annotated[
         str | None, typer.Option("--treatment", help="Optional treatment column (a model input).")
     ] = None,
     exclude: Annotated[
         list[str] | None,
-        typer.Option("--exclude", help="Column that is not a model input (e.g. an identifier); repeatable."),
+        typer.Option("--exclude", help="Column that is not a model input (repeatable)."),
     ] = None,
     folds: Annotated[int, typer.Option("--folds", min=2, help="Outer folds per repeat.")] = 5,
-    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Repeats of the outer folds.")] = 3,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed = same metrics.json.")] = 0,
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Repeats of the folds.")] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="Seed; same seed = same metrics.json.")] = 0,
     params: Annotated[
-        Path, typer.Option("--params", help="params.yaml whose train: section sets candidates and tuning.")
+        Path, typer.Option("--params", help="params.yaml: train: sets candidates and tuning.")
     ] = Path("params.yaml"),
 ) -> None:
     """Run the pipeline's model choice and nested cross-validation on a single-table cohort."""
@@ -56,7 +56,8 @@ def evaluate_flat(
         errors.print(f"[bold red]error in params:[/] {err}")
         raise typer.Exit(2) from None
     _print_tables(metrics)
-    console.print(f"selected: [bold]{metrics['selected']}[/]  metrics: [bold]{out / 'metrics.json'}[/]")
+    path = out / "metrics.json"
+    console.print(f"selected: [bold]{metrics['selected']}[/]  metrics: [bold]{path}[/]")
 
 
 def _run(csv, time, event, out, response, treatment, exclude, folds, repeats, seed, params):

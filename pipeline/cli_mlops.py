@@ -17,7 +17,7 @@ from rich.console import Console
 log = logging.getLogger(__name__)
 console = Console()
 
-DEFAULT_HOLDOUT = Path("data/models/holdout.parquet")  # written by the train stage
+DEFAULT_HOLDOUT = Path("data/holdout/cohort.parquet")  # the `holdout` stage
 DEFAULT_DICTIONARY = Path("data/features/dictionary.json")
 DECISIONS_DIR = Path("reports/promotions")
 

@@ -18,6 +18,8 @@ class SimulateParams(_Section):
     mode: Literal["real_world", "rct"] = "real_world"
     population: str | None = None
     messy: bool = False
+    holdout_n_patients: int = Field(500, ge=10)  # independent cohort for the promotion gates
+    holdout_seed_offset: int = 1000
 
 
 class FeaturesParams(_Section):
@@ -66,7 +68,7 @@ class TrainParams(_Section):
     horizons_months: list[float] = Field(default_factory=lambda: [12.0, 24.0, 36.0])
     n_jobs: int = Field(2, ge=1)
     one_se: bool = False
-    holdout_fraction: float = Field(0.2, ge=0, lt=1)
+    holdout_fraction: float = Field(0.0, ge=0, lt=1)
     candidates: dict[Literal["binary", "survival"], list[str]] = Field(
         default_factory=lambda: {
             "binary": ["logistic", "xgb"],

@@ -1,4 +1,4 @@
-"""Lesion-level imaging: SSTR-PET, FDG-PET, two pre-index CTs and follow-up CTs.
+"""Lesion-level imaging: SSTR-PET, FDG-PET, one or two pre-index CT/MRI and follow-up CTs.
 
 True lesions are drawn at the index date: liver lesion volumes split the latent hepatic burden
 exactly (sum of liver lesion volumes / liver volume = burden on the baseline SSTR-PET);
@@ -149,6 +149,7 @@ def build_imaging(
     )
     liver_fdg = f["liver_suvmean"] * np.exp(0.1 * rng.standard_normal(n))
     spleen_fdg = liver_fdg * 0.85
+    prior_scan, anatomical = _draw_pre_index_scans(im, pt, rng)
     parts = [
         _study_frame(
             pid,
@@ -167,9 +168,9 @@ def build_imaging(
             pt,
         ),
         _study_frame(
-            pid,
-            -rng.integers(im["ct1_days_before_min"], im["ct1_days_before_max"] + 1, n),
-            "ct",
+            pid[prior_scan],
+            -rng.integers(im["ct1_days_before_min"], im["ct1_days_before_max"] + 1, n)[prior_scan],
+            anatomical[prior_scan],
             None,
             None,
             pt,
@@ -177,7 +178,7 @@ def build_imaging(
         _study_frame(
             pid,
             -rng.integers(im["ct2_days_before_min"], im["ct2_days_before_max"] + 1, n),
-            "ct",
+            anatomical,
             None,
             None,
             pt,
@@ -196,8 +197,9 @@ def build_imaging(
     with_lesions = (studies["visit"] <= les["followup_ct_with_lesions"]).to_numpy() & (
         studies["recist"].fillna("").to_numpy() != "NE"
     )
-    pet = with_lesions & (modality != "ct")
-    ct = with_lesions & (modality == "ct")
+    anat = np.isin(modality, ("ct", "mri"))
+    pet = with_lesions & ~anat
+    ct = with_lesions & anat
     target = lesions.loc[lesions["ct_target"].to_numpy()].reset_index(drop=True)
     rows = pd.concat(
         [_expand_lesions(studies.loc[pet], lesions), _expand_lesions(studies.loc[ct], target)],
@@ -207,13 +209,32 @@ def build_imaging(
     return studies.drop(columns=["recist"]), rows
 
 
+def _draw_pre_index_scans(
+    im: dict[str, Any], pt: pd.DataFrame, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether an older comparable scan exists, and each patient's pre-index modality.
+
+    Everyone has a baseline CT/MRI shortly before the index date; the older comparable scan
+    (needed for the tumour growth rate) is missing more often in first-line patients
+    (clinical-grounding §5). A share of patients is staged by liver MRI instead of CT.
+    """
+    first_line = pt["n_prior"].to_numpy() == 0
+    p_single = np.where(first_line, im["p_single_scan_first_line"], im["p_single_scan_later_line"])
+    prior_scan = rng.random(len(pt)) >= p_single
+    anatomical = np.where(rng.random(len(pt)) < im["p_mri"], "mri", "ct").astype(object)
+    return prior_scan, anatomical
+
+
 def _study_frame(pid, day, modality, liver, spleen, pt) -> pd.DataFrame:
+    mod = np.broadcast_to(np.asarray(modality, dtype=object), (len(pid),))
     return pd.DataFrame(
         {
             "pid": pid,
             "day": np.asarray(day, dtype=np.int64),
-            "modality": modality,
-            "tracer": {"sstr_pet": "68Ga-DOTATATE", "fdg_pet": "18F-FDG"}.get(modality),
+            "modality": mod,
+            "tracer": np.where(
+                mod == "sstr_pet", "68Ga-DOTATATE", np.where(mod == "fdg_pet", "18F-FDG", None)
+            ).astype(object),
             "liver_suvmean": np.nan if liver is None else np.round(liver, 2),
             "spleen_suvmean": np.nan if spleen is None else np.round(spleen, 2),
             "liver_volume_ml": np.round(pt["liver_volume_ml"].to_numpy()[pid], 1),
@@ -272,7 +293,9 @@ def _measure_lesions(rows, pt, cal, liver_sstr, liver_fdg, parameters, rng) -> p
     diameter = rows["diameter"].to_numpy() * vol_factor ** (1 / 3) * noise_d
     suv_ref = np.where(is_sstr, liver_sstr[p], liver_fdg[p]) * cal[p]
     ratio = np.where(is_sstr, rows["sstr_ratio"].to_numpy(), rows["fdg_ratio"].to_numpy())
-    suvmax = np.where(mod == "ct", np.nan, ratio * suv_ref * np.exp(0.05 * rng.standard_normal(m)))
+    suvmax = np.where(
+        np.isin(mod, ("ct", "mri")), np.nan, ratio * suv_ref * np.exp(0.05 * rng.standard_normal(m))
+    )
     frac = s["suvmean_fraction"] * rng.uniform(0.9, 1.1, m)
     return pd.DataFrame(
         {

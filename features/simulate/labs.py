@@ -2,7 +2,8 @@
 
 Labs: a baseline draw within 60 days before the index date, an older draw (CgA, ALP, albumin,
 PPI flag) 4-13 months before, and two follow-up draws after the index date (while in
-follow-up). Values = truth x multiplicative noise; CgA adds the PPI artefact (§8.7).
+follow-up). Values = truth x multiplicative noise; CgA adds the PPI artefact (§8.7); clean
+values are kept inside the data contract's plausible ranges (only messy typos leave them).
 Pathology: a diagnostic sample and, for some patients, a re-biopsy before or after the index
 date; recorded Ki-67 = true x log-normal noise, sometimes from an older specimen (§8.7).
 """
@@ -82,6 +83,7 @@ def build_labs(
         for a in analytes:
             sel = present & ~missing[a]
             value = _lab_value(a, pt, ppi_add, lab, rng, name, progressing)[sel]
+            value = np.clip(value, *lab["plausible_range"][a])  # contract §1 ranges
             frames.append(
                 pd.DataFrame(
                     {

@@ -3,6 +3,10 @@
 PFS: time to progression ~ Weibull(shape, scale * exp(-(lp_pfs + frailty)/shape)); death
 without progression competes with it. OS = progression time + post-progression survival (with
 crossover to an active therapy after progression on control-like SSA), or the death time.
+In trial presets a crossed control's post-progression log-HR is a share of its own PFS log-HR
+under the preset's active arm, and the active arm's post-progression hazard rebounds by a
+share of its PFS benefit, so ITT OS HRs are diluted (0.7-0.95) while PFS HRs stay strong
+(clinical-grounding §4 row 11, §8.3).
 Response is logistic and shares the frailty with PFS (responders progress later, §8.5).
 Truth ``lp_os`` = OS covariate predictor + a share of the PFS treatment log-HR (§8.3); OS is
 generated mechanistically, so this is a monotone risk score rather than an exact log-hazard.
@@ -17,6 +21,7 @@ import pandas as pd
 from scipy.special import expit
 
 from features.simulate._params import block, log_hr, population_preset
+from features.simulate.therapy import compute_treatment_log_hr
 
 _GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(24)
 _GH_W = _GH_W / _GH_W.sum()
@@ -81,6 +86,24 @@ def _weibull(
     return scale * (rng.exponential(size=n) * np.exp(-lp)) ** (1.0 / shape)
 
 
+def _crossover_log_hr(
+    parameters: dict[str, Any], pt: pd.DataFrame, preset: dict[str, Any] | None
+) -> np.ndarray:
+    """Post-progression log-HR of a control patient who crosses over to the active therapy.
+
+    Trials: ``crossover.benefit_share`` x the patient's own PFS log-HR of the preset's active
+    arm (e.g. PRRT in NETTER-1), so crossover dilutes the ITT OS effect mechanistically
+    (clinical-grounding §4 row 11, §8.3). Real world: the fixed ``baseline_hazard.crossover_hr``.
+    """
+    if preset is None:
+        return np.full(len(pt), np.log(block(parameters, "baseline_hazard")["crossover_hr"]))
+    active = [a for a in preset["arms"] if a != "ssa"][0]
+    share = float(
+        preset.get("crossover_benefit_share", block(parameters, "crossover")["benefit_share"])
+    )
+    return share * compute_treatment_log_hr(parameters, pt, active)
+
+
 def draw_outcomes(
     parameters: dict[str, Any],
     pt: pd.DataFrame,
@@ -110,15 +133,22 @@ def draw_outcomes(
         rng, n, base["pfs_median_reference"] * mult, base["pfs_shape"], lp_pfs - fr["pfs_sd"] * w
     )
     cov_os = pt["lp_os_cov"].to_numpy()
-    t_death0 = _weibull(rng, n, base["death_free_median"], base["pps_shape"], cov_os)
-    p_cross = (
-        block(parameters, "crossover")["real_world"] if preset is None else preset["crossover"]
+    free_median = (
+        base["death_free_median"]
+        if preset is None
+        else float(preset.get("death_free_median", base["death_free_median"]))
     )
+    t_death0 = _weibull(rng, n, free_median, base["pps_shape"], cov_os)
+    cross = block(parameters, "crossover")
+    rebound = base["pps_treatment_rebound"]
+    if preset is not None:
+        rebound = float(preset.get("pps_treatment_rebound", rebound))
+    p_cross = cross["real_world"] if preset is None else preset["crossover"]
     crossed = (therapy == "ssa") & (rng.random(n) < p_cross)
     lp_pps = (
         base["pps_prognostic_share"] * cov_os
-        + np.log(base["crossover_hr"]) * crossed
-        - base["pps_treatment_rebound"] * trt_log_hr
+        + _crossover_log_hr(parameters, pt, preset) * crossed
+        - rebound * trt_log_hr
     )
     pps = _weibull(rng, n, base["pps_median_reference"] * pps_mult, base["pps_shape"], lp_pps)
     lo = block(parameters, "calendar")["min_event_months"]

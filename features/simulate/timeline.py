@@ -21,14 +21,13 @@ def draw_calendar(
     cal = block(parameters, "calendar")
     n = len(pt)
     start = pd.Timestamp(cal["real_world_index_start"])
-    if population_preset(parameters, population) is None:
+    preset = population_preset(parameters, population)
+    if preset is None:
         span = (pd.Timestamp(cal["real_world_index_end"]) - start).days
         cut = pd.Timestamp(cal["real_world_data_cut"])
     else:
         span = int(cal["trial_accrual_months"] * MONTH_DAYS)
-        cut = start + pd.Timedelta(
-            days=round(span + cal["trial_followup_after_accrual_months"] * MONTH_DAYS)
-        )
+        cut = start + pd.Timedelta(days=round(span + _followup_months(cal, preset) * MONTH_DAYS))
     index_date = np.datetime64(start, "ns") + days(rng.uniform(0, span, n))
     admin = (np.datetime64(cut, "ns") - index_date) / np.timedelta64(1, "D") / MONTH_DAYS
     ltfu = rng.exponential(1.0 / cal["loss_to_followup_per_month"], n)
@@ -49,6 +48,13 @@ def draw_calendar(
             "died": died.astype(np.int8),
         },
         index=pt.index,
+    )
+
+
+def _followup_months(cal: dict[str, Any], preset: dict[str, Any]) -> float:
+    """Follow-up after accrual: the preset's (final OS analysis) or the calendar default."""
+    return float(
+        preset.get("followup_after_accrual_months", cal["trial_followup_after_accrual_months"])
     )
 
 

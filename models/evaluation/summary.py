@@ -79,7 +79,14 @@ def survival_fold_metrics(
         calibration_horizons: Horizons for calibration and Brier.
     """
     grid = surv_columns(surv)
-    out = {"harrell_c": harrell_c(y_test, risk), "uno_c": uno_c(y_train, y_test, risk)}
+    out = {"harrell_c": harrell_c(y_test, risk)}
+    # IPCW metrics need test times below the training follow-up (the censoring distribution is
+    # unknown beyond it): they use the test rows inside it; Harrell's C uses every row.
+    inside = y_test[y_test.dtype.names[1]] < _max_time(y_train)
+    if not inside.all():
+        y_test, risk = y_test[inside], np.asarray(risk)[inside]
+        surv = surv.loc[inside] if isinstance(surv, pd.DataFrame) else surv[inside]
+    out["uno_c"] = uno_c(y_train, y_test, risk)
     td = time_dependent_auc(y_train, y_test, risk, list(horizons))
     for t, auc in zip(td["times"], td["auc"], strict=True):
         out[f"td_auc_{t:g}"] = float(auc)

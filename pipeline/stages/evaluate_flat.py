@@ -58,8 +58,8 @@ def read_cohort(csv: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(csv)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise _input_error(csv, "", f"not a readable CSV ({type(err).__name__})",
-                           "save the table as comma-separated UTF-8 text with a header row") from None
+        fix = "save the table as comma-separated UTF-8 text with a header row"
+        raise _input_error(csv, "", f"not a readable CSV ({type(err).__name__})", fix) from None
     if frame.empty:
         raise _input_error(csv, "", "no data rows", "export the cohort with one row per patient")
     return frame
@@ -256,13 +256,16 @@ def run(
         raise _input_error(csv, "", "no usable model input column",
                            "add covariate columns (numbers or categories with few levels)")
     rows, y, dropped = survival_rows(frame, csv, time, event, n_splits)
-    horizons, grid = evaluation_times(y["time"], y["event"])
+    r_rows, r = response_rows(frame, csv, response, n_splits) if response else (None, None)
+    try:
+        horizons, grid = evaluation_times(y["time"], y["event"])
+    except ValueError as err:
+        raise _input_error(csv, time, str(err), "check the time column's unit and values") from None
     common = {"n_splits": n_splits, "n_repeats": n_repeats, "seed": seed, "progress": progress}
     metrics = evaluate_endpoint(rows, dictionary, y, SURVIVAL, params, horizons=horizons,
                                 grid=grid, **common)
     metrics["dropped_rows"] = dropped
     if response:
-        r_rows, r = response_rows(frame, csv, response, n_splits)
         metrics["response"] = evaluate_endpoint(r_rows, dictionary, r, RESPONSE, params, **common)
     metrics["input"] = {"file": Path(csv).name, "rows": int(len(frame)), "time": time,
                         "event": event, "response": response, "treatment": treatment}

@@ -15,6 +15,7 @@ Intervals: see :mod:`pipeline.stages.explain_predict` (validated calibration-slo
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Mapping
@@ -26,17 +27,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.counterfactual import PositivityModel
 from pipeline.catalog import dictionary_path_for
 from pipeline.errors import InputError
-from pipeline.io import read_json, write_text_atomic
+from pipeline.io import read_json, write_json, write_text_atomic
 from pipeline.report import render_cohort_report, render_patient_report, write_html
 from pipeline.stages.explain_cohort import build_cohort_report, importance_table
 from pipeline.stages.explain_patient import build_patient_report
 from pipeline.stages.explain_predict import Reference, fit_reference
-from pipeline.stages.explain_shap import ENDPOINT_KINDS, EndpointModel, explain_rows
-from pipeline.stages.explain_shap import load_endpoint_model as load_endpoint_model
+from pipeline.stages.explain_shap import (
+    ENDPOINT_KINDS,
+    EndpointModel,
+    explain_rows,
+    load_endpoint_model,
+)
 
 log = logging.getLogger(__name__)
+
+SHAP_DIR = "shap"  # beside cohort.html: global SHAP tables, figures, positivity cache
+POSITIVITY_FILE = "positivity.json"
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,14 @@ class ExplainDefaults:
     importance_top_k: int = 15
     max_beeswarm_points: int = 2000
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not all(1 <= int(h) <= 60 for h in self.horizons):
+            raise ValueError(f"explain.horizons must be months in 1..60, got {self.horizons}")
+        if self.cohort_endpoint not in ENDPOINT_KINDS:
+            raise ValueError(f"explain.cohort_endpoint must be one of {sorted(ENDPOINT_KINDS)}")
+        if self.n_patient_reports < 0 or self.top_k < 1:
+            raise ValueError("explain.n_patient_reports must be >= 0 and top_k >= 1")
 
     @classmethod
     def from_params(cls, section: Mapping[str, Any] | None) -> ExplainDefaults:
@@ -94,11 +111,29 @@ def load_models(models_dir: Path) -> dict[str, EndpointModel]:
     return {ep: load_endpoint_model(models_dir, ep) for ep in present}
 
 
-def load_context(features_file: Path, models_dir: Path, metrics_file: Path) -> ExplainContext:
+def _reference_key(models: Mapping[str, EndpointModel], reference: pd.DataFrame) -> str:
+    """Fingerprint of the models and reference rows a cached positivity model belongs to."""
+    digest = hashlib.sha256("|".join(em.version for em in models.values()).encode())
+    digest.update(pd.util.hash_pandas_object(reference, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _cached_positivity(cache: Path | None, key: str) -> PositivityModel | None:
+    if cache is None or not cache.exists():
+        return None
+    state = read_json(cache)
+    return PositivityModel.from_dict(state["model"]) if state.get("key") == key else None
+
+
+def load_context(features_file: Path, models_dir: Path, metrics_file: Path, *,
+                 positivity_cache: Path | None = None, write_cache: bool = False
+                 ) -> ExplainContext:
     """Read cohort, dictionary, models and metrics; fix the interval reference numbers.
 
     The reference rows are the development rows the models were trained on
-    (``<models_dir>/development.parquet``) when present, else the whole cohort.
+    (``<models_dir>/development.parquet``) when present, else the whole cohort. The therapy
+    positivity model is read from ``positivity_cache`` when it was fitted for the same models
+    and rows (fitting it is the slowest step of a single report); ``write_cache`` stores it.
     """
     features_file, models_dir = Path(features_file), Path(models_dir)
     if not features_file.exists():
@@ -112,8 +147,12 @@ def load_context(features_file: Path, models_dir: Path, metrics_file: Path) -> E
     models = load_models(models_dir)
     dev_file = models_dir / "development.parquet"
     reference = pd.read_parquet(dev_file) if dev_file.exists() else cohort
-    return ExplainContext(cohort, dictionary, models, metrics,
-                          fit_reference(models, reference, metrics))
+    key = _reference_key(models, reference)
+    cached = _cached_positivity(positivity_cache, key)
+    ref = fit_reference(models, reference, metrics, positivity=cached)
+    if write_cache and positivity_cache is not None and cached is None and ref.positivity:
+        write_json({"key": key, "model": ref.positivity.to_dict()}, positivity_cache)
+    return ExplainContext(cohort, dictionary, models, metrics, ref)
 
 
 def _today() -> str:
@@ -157,7 +196,8 @@ def explain_patient(pseudonym: str, features_file: Path, models_dir: Path, metri
     Returns:
         ``out_file``.
     """
-    ctx = load_context(features_file, models_dir, metrics_file)
+    cache = Path(metrics_file).parent / SHAP_DIR / POSITIVITY_FILE  # written by the stage
+    ctx = load_context(features_file, models_dir, metrics_file, positivity_cache=cache)
     return write_patient_report(ctx, pseudonym, out_file, horizons=tuple(horizons))
 
 
@@ -185,6 +225,19 @@ def explain_cohort(features_file: Path, models_dir: Path, metrics_file: Path, pl
                    made_on: str | None = None) -> Path:
     """The DVC stage: cohort report, a sample of patient reports and global SHAP tables.
 
+    Args:
+        features_file: ``data/features/cohort.parquet`` (dictionary beside it).
+        models_dir: ``data/models``.
+        metrics_file: ``reports/metrics.json``.
+        plots_dir: ``reports/plots`` (calibration and subgroup figures of ``evaluate``).
+        out_file: ``reports/cohort.html``.
+        patients_dir: ``reports/patients``.
+        n_patient_reports: Patient reports to write (random sample of pseudonyms).
+        seed: Seed of that sample.
+        defaults: All knobs at once (``params.yaml`` ``explain``); when given, it overrides
+            ``n_patient_reports`` and ``seed``.
+        made_on: Report date (ISO); default today (UTC).
+
     Returns:
         ``out_file`` (the cohort report); patient reports go to ``patients_dir`` and the SHAP
         tables and figures to ``<out_file's folder>/shap``.
@@ -192,9 +245,10 @@ def explain_cohort(features_file: Path, models_dir: Path, metrics_file: Path, pl
     cfg = defaults or ExplainDefaults(n_patient_reports=n_patient_reports, seed=seed)
     out_file, patients_dir = Path(out_file), Path(patients_dir)
     made_on = made_on or _today()
-    ctx = load_context(features_file, models_dir, metrics_file)
+    shap_dir = out_file.parent / SHAP_DIR
+    ctx = load_context(features_file, models_dir, metrics_file,
+                       positivity_cache=shap_dir / POSITIVITY_FILE, write_cache=True)
     shap = {ep: explain_rows(em, ctx.cohort) for ep, em in ctx.models.items()}
-    shap_dir = out_file.parent / "shap"
     write_global_importance(shap, ctx.dictionary, shap_dir)
     links = []
     for pseudonym in sample_patients(ctx.cohort, cfg.n_patient_reports, cfg.seed):  # one file each

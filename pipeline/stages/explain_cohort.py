@@ -16,7 +16,7 @@ from models.explain import ShapResult, global_importance
 from models.explain_plots import shap_plots
 from models.explain_text import label_of, spec_of
 from pipeline.report import CohortReport
-from pipeline.stages.explain_patient import INTENDED_USE, model_info
+from pipeline.stages.explain_patient import model_info
 from pipeline.stages.explain_shap import EndpointModel
 
 IMPORTANCE_UNITS = {
@@ -36,6 +36,11 @@ PLOT_TITLES = (
 EVENT_COLUMNS = {"objective response": "response", "progression or death": "pfs_event",
                  "death": "os_event"}
 ENDPOINT_NAMES = {"response": "Response", "pfs": "PFS", "os": "OS"}
+COHORT_USE = (
+    "For clinicians and data scientists reviewing the outcome models: what the models rely on "
+    "across the whole cohort and how well they performed in validation. Not for decisions about "
+    "one patient; use the patient reports for that."
+)
 
 
 def importance_table(result: ShapResult, dictionary: Mapping[str, Any]) -> pd.DataFrame:
@@ -112,5 +117,5 @@ def build_cohort_report(cohort: pd.DataFrame, shap: Mapping[str, ShapResult],
         dependence_pngs=dependence, calibration_pngs=calibration,
         subgroup_table=subgroup_rows(metrics, list(models)), patient_links=links,
         models=[model_info(em, metrics) for em in models.values()],
-        intended_use=INTENDED_USE,
+        intended_use=COHORT_USE,
     )

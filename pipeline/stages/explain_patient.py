@@ -84,18 +84,28 @@ def build_drivers(em: EndpointModel, shap_row: ShapResult, row: pd.DataFrame,
             for r in table.itertuples(index=False)]
 
 
+_MODEL_NAMES = {"response": "response", "pfs": "PFS", "os": "OS"}
+
+
 def _handling(em: EndpointModel, variable: str) -> str:
     """How one model handled a missing input, in words."""
     if variable in em.design.levels_:
-        return f"{em.endpoint.upper()} model: category unknown, all its indicators set to 0"
+        return "category unknown: all its indicator columns set to 0"
     if em.is_tree:
-        return (f"{em.endpoint.upper()} model: not imputed; follows the branch learnt for "
-                "missing values in training")
+        return "not imputed: follows the branch learnt for missing values in training (xgboost)"
     prep = em.model.preprocessor_
     median = float(prep.medians_[prep.input_columns_.index(variable)])
     flagged = variable in prep.indicator_columns_
-    text = f"{em.endpoint.upper()} model: replaced by the training median ({median:.3g})"
-    return text + (" with a missing-value indicator" if flagged else "")
+    text = f"replaced by the training median ({median:.3g})"
+    return text + (" plus a missing-value indicator" if flagged else "")
+
+
+def _models_phrase(endpoints: list[str], n_models: int) -> str:
+    if len(endpoints) == n_models > 1:
+        return "All models"
+    names = [_MODEL_NAMES.get(e, e) for e in endpoints]
+    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"{joined[:1].upper()}{joined[1:]} model{'s' if len(names) > 1 else ''}"
 
 
 def missing_inputs(models: Mapping[str, EndpointModel], row: pd.DataFrame,
@@ -106,9 +116,13 @@ def missing_inputs(models: Mapping[str, EndpointModel], row: pd.DataFrame,
     for variable in variables:  # loop over model inputs of one patient
         if not pd.isna(row[variable].iloc[0]):
             continue
-        how = [_handling(em, variable) for em in models.values()
-               if variable in em.design.variables_]
-        out.append((label_of(spec_of(dictionary, variable), variable), "; ".join(how)))
+        by_text: dict[str, list[str]] = {}
+        for name, em in models.items():  # loop over endpoints
+            if variable in em.design.variables_:
+                by_text.setdefault(_handling(em, variable), []).append(name)
+        how = "; ".join(f"{_models_phrase(eps, len(models))}: {text}"
+                        for text, eps in by_text.items())
+        out.append((label_of(spec_of(dictionary, variable), variable), how))
     return out
 
 

@@ -88,8 +88,17 @@ def _cll(surv: np.ndarray) -> np.ndarray:
 
 
 def fit_reference(models: Mapping[str, EndpointModel], reference: pd.DataFrame,
-                  metrics: Mapping[str, Any], months: int = 60) -> Reference:
-    """Pivots, slopes and the positivity model from the reference (development) rows."""
+                  metrics: Mapping[str, Any], months: int = 60, *,
+                  positivity: PositivityModel | None = None) -> Reference:
+    """Pivots, slopes and the positivity model from the reference (development) rows.
+
+    Args:
+        models: Endpoint -> model.
+        reference: The rows the models were developed on.
+        metrics: Content of ``metrics.json`` (calibration-slope intervals).
+        months: Last month of the survival grid.
+        positivity: A positivity model already fitted on ``reference`` (else fitted here).
+    """
     grid = tuple(float(m) for m in range(months + 1))
     pivots, slopes = {}, {}
     for name, em in models.items():  # loop over endpoints
@@ -100,11 +109,11 @@ def fit_reference(models: Mapping[str, EndpointModel], reference: pd.DataFrame,
         else:
             pivots[name] = _cll(em.model.predict_survival(X, grid)).mean(axis=0)
         slopes[name] = slope_interval(metrics, name, em.kind)
-    first = next(iter(models.values()))
-    try:
-        positivity = fit_positivity(reference, first.design)
-    except ValueError:  # a single therapy in the cohort: no rarity note
-        positivity = None
+    if positivity is None:
+        try:
+            positivity = fit_positivity(reference, next(iter(models.values())).design)
+        except ValueError:  # a single therapy in the cohort: no rarity note
+            positivity = None
     return Reference(grid, pivots, slopes, positivity)
 
 

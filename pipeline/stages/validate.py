@@ -54,7 +54,8 @@ def read_raw_table(path: Path) -> pd.DataFrame:
         raise InputError(str(path), "", "export a comma-separated UTF-8 file with one header "
                          "row and the same number of fields in every row", problem) from None
     for field in table.schema:
-        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+        kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+        if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
             raise InputError(str(path), field.name, "export the file as UTF-8 text",
                              "holds text that is not UTF-8") from None
     return table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
@@ -95,6 +96,9 @@ def run(raw_dir: Path, out_dir: Path, quarantine_dir: Path, report_path: Path, k
               "warnings": [DEMO_WARNING] if demo_key else [],
               "totals": _totals(result.report)}
     write_json(report, Path(report_path))
+    tot = report["totals"]
+    log.info("validated %d rows: %d valid, %d quarantined -> %s", tot["rows_in"],
+             tot["rows_valid"], tot["rows_quarantined"], out_dir)
     if demo_key:
         log.warning(DEMO_WARNING)
     print_summary(report)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import observed_outcomes, simulate
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.utils import concordance_index
+from simtools import observed_outcomes, simulate
 
 
 def _trial(parameters, population: str, arm: str, n: int = 2000, seed: int = 11):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import simulate
+from simtools import simulate
 
 from features.simulate.messy import SPELLINGS
 
