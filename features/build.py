@@ -18,17 +18,11 @@ from features.targets import derive_targets
 
 __all__ = ["FeatureConfig", "build_features", "REQUIRED_TABLES"]
 
+from features.contract import TABLES
+
 log = logging.getLogger(__name__)
 
-REQUIRED_TABLES = (
-    "patients",
-    "pathology",
-    "treatments",
-    "labs",
-    "imaging_studies",
-    "lesions",
-    "assessments",
-)
+REQUIRED_TABLES = TABLES  # every table of the data contract
 _CATEGORICAL = ("patient_id", "centre_id", "sex", "primary_site", "who_grade", "therapy",
                 "specimen", "differentiation")
 

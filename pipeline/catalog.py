@@ -5,15 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-RAW_TABLES = (
-    "patients",
-    "pathology",
-    "treatments",
-    "labs",
-    "imaging_studies",
-    "lesions",
-    "assessments",
-)
+from features.contract import TABLES
+
+RAW_TABLES = TABLES  # the data contract's tables (features.contract)
 
 
 @dataclass(frozen=True)

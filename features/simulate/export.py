@@ -15,17 +15,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from features.contract import TABLES
 from features.simulate._params import block, days, sort_rows
 
-TABLES = (
-    "patients",
-    "pathology",
-    "treatments",
-    "labs",
-    "imaging_studies",
-    "lesions",
-    "assessments",
-)
 _LESION_IDS = np.asarray([f"L{i:02d}" for i in range(1, 100)], dtype=object)
 _MODALITY_ORDER = {"sstr_pet": 0, "fdg_pet": 1, "ct": 2, "mri": 3}
 _TRUTH_LATENTS = (
