@@ -252,9 +252,11 @@ def holdout(
 def _register_mlops_commands() -> None:
     from pipeline.cli_flat import evaluate_flat
     from pipeline.cli_mlops import promote, serve
+    from pipeline.cli_mlops import register as register_model
 
     app.command()(promote)
     app.command()(serve)
+    app.command("register-model")(register_model)  # one saved model folder, by hand
     app.command("evaluate-flat")(evaluate_flat)
 
 
