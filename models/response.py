@@ -162,21 +162,15 @@ class XGBBoosterModel(BaseEstimator):
         path = Path(path_dir)
         path.mkdir(parents=True, exist_ok=True)
         self.booster_.save_model(str(path / BOOSTER_FILE))
-        state = {"kind": type(self).__name__, "params": self.get_params(),
-                 "feature_names": self.feature_names_, "n_rounds": self.n_rounds_,
-                 "objective": self._objective, **self._extra_state()}
-        write_json(path / SIDECAR_FILE, state)
-        if design is not None:
-            write_json(path / DESIGN_FILE, design.to_dict())
-        return path
+        return _write_state(self, path, {"feature_names": self.feature_names_,
+                                         "n_rounds": self.n_rounds_,
+                                         "objective": self._objective}, design)
 
     @classmethod
     def load(cls, path_dir: Path | str) -> XGBBoosterModel:
         """Rebuild a fitted model saved by :meth:`save` (``design_`` set if saved)."""
         path = Path(path_dir)
-        state = read_json(path / SIDECAR_FILE)
-        if state.get("kind") != cls.__name__:
-            raise ValueError(f"{path} holds a {state.get('kind')}, not a {cls.__name__}")
+        state = _read_state(cls, path)
         model = cls(**state["params"])
         booster = xgb.Booster()
         booster.load_model(str(path / BOOSTER_FILE))
@@ -187,6 +181,25 @@ class XGBBoosterModel(BaseEstimator):
         model._set_extra_state(state)
         _attach_design(model, path)
         return model
+
+
+def _write_state(model: Any, path: Path, numbers: dict[str, Any],
+                 design: DesignMatrix | None) -> Path:
+    """Write the ``model.json`` sidecar (kind, params, numbers) and, if given, ``design.json``."""
+    state = {"kind": type(model).__name__, "params": model.get_params(), **numbers,
+             **model._extra_state()}
+    write_json(path / SIDECAR_FILE, state)
+    if design is not None:
+        write_json(path / DESIGN_FILE, design.to_dict())
+    return path
+
+
+def _read_state(cls: type, path: Path) -> dict[str, Any]:
+    """Read ``model.json``; refuse a folder that holds another model class."""
+    state = read_json(path / SIDECAR_FILE)
+    if state.get("kind") != cls.__name__:
+        raise ValueError(f"{path} holds a {state.get('kind')}, not a {cls.__name__}")
+    return state
 
 
 def _attach_design(model: Any, path: Path) -> None:
@@ -333,22 +346,17 @@ class LinearModelMixin:
         check_is_fitted(self, "coef_")
         path = Path(path_dir)
         path.mkdir(parents=True, exist_ok=True)
-        state = {"kind": type(self).__name__, "params": self.get_params(),
-                 "coef": self.coef_.tolist(), "intercept": float(self.intercept_),
-                 "preprocessor": self.preprocessor_.to_dict(),
-                 "background_mean": self.background_mean_.tolist(), **self._extra_state()}
-        write_json(path / SIDECAR_FILE, state)
-        if design is not None:
-            write_json(path / DESIGN_FILE, design.to_dict())
-        return path
+        return _write_state(self, path, {"coef": self.coef_.tolist(),
+                                         "intercept": float(self.intercept_),
+                                         "preprocessor": self.preprocessor_.to_dict(),
+                                         "background_mean": self.background_mean_.tolist()},
+                            design)
 
     @classmethod
     def load(cls, path_dir: Path | str) -> Any:
         """Rebuild a fitted model saved by :meth:`save`."""
         path = Path(path_dir)
-        state = read_json(path / SIDECAR_FILE)
-        if state.get("kind") != cls.__name__:
-            raise ValueError(f"{path} holds a {state.get('kind')}, not a {cls.__name__}")
+        state = _read_state(cls, path)
         model = cls(**state["params"])
         model.coef_ = np.asarray(state["coef"], dtype=np.float64)
         model.intercept_ = float(state["intercept"])
