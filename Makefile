@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	@echo ">> creating $(VENV) and installing netoutcomes (first time only)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check uv \
-	  && $(BIN)/python -m uv pip install -q --python $(BIN)/python -e '.[dev]' \
+	  && $(BIN)/python -m uv pip install -q --compile-bytecode --python $(BIN)/python -e '.[dev]' \
 	  || $(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 

@@ -41,6 +41,8 @@ class Candidate:
         tuning_overrides: Parameters used only while searching (e.g. no calibration refits).
         inner_folds: Inner folds of the search for this family (None: the tuning default). Cheap
             linear models afford k-fold scoring, which steadies the choice of their penalty.
+        n_trials: Search trials for this family (None: the tuning default); boosted models,
+            whose fits cost 20x a linear one, get fewer.
     """
 
     name: str
@@ -49,6 +51,7 @@ class Candidate:
     space: Mapping[str, Any] = field(default_factory=dict)
     tuning_overrides: Mapping[str, Any] = field(default_factory=dict)
     inner_folds: int | None = None
+    n_trials: int | None = None
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,9 @@ def fit_candidate(
         The fitted estimator and the parameters it was fitted with.
     """
     params = dict(candidate.params)
-    if candidate.space and tuning is not None and tuning.n_trials > 0:
+    n_trials = 0 if tuning is None else (
+        tuning.n_trials if candidate.n_trials is None else candidate.n_trials)
+    if candidate.space and n_trials > 0:
         k = candidate.inner_folds or tuning.inner_folds
         inner = (
             StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
@@ -123,7 +128,7 @@ def fit_candidate(
             X,
             y,
             scorer=lambda m, Xv, yv: score(kind, m, Xv, yv),
-            n_trials=tuning.n_trials,
+            n_trials=n_trials,
             timeout_s=tuning.timeout_s,
             cv_splits=split,
             seed=seed,

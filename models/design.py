@@ -4,25 +4,31 @@
 or ``treatment``, or ``predictor: true``) into float64 columns: numeric and binary columns are
 kept (NaN stays NaN, xgboost routes it), categoricals are one-hot encoded in the dictionary's
 fixed level order as ``<variable>__<level>`` (unseen or missing level: all zeros).
-:class:`LinearPreprocessor` is what the linear baselines add on top: median imputation, missing
-indicators (``<column>__missing``) and standard scaling. Both serialise to plain JSON dicts.
+:class:`LinearPreprocessor` is what the linear baselines add on top: log transforms of skewed
+inputs, median imputation, missing indicators (``<column>__missing``), interaction products
+(``<a>__x__<b>``) and standard scaling. Both serialise to plain JSON dicts.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
-__all__ = ["DesignMatrix", "LinearPreprocessor", "read_json", "write_json"]
+__all__ = [
+    "INTERACTION",
+    "DesignMatrix",
+    "LinearPreprocessor",
+    "interaction_parts",
+    "read_json",
+    "write_json",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -157,52 +163,103 @@ class DesignMatrix:
         return design
 
 
-class LinearPreprocessor:
-    """Median imputation + missing indicators + standard scaling, stored as numbers.
+INTERACTION = "__x__"
 
-    Fitted with a scikit-learn ``Pipeline(SimpleImputer(median, add_indicator), StandardScaler)``
-    and applied with the extracted numbers, so it round-trips through JSON exactly.
+
+class LinearPreprocessor:
+    """Log transforms, median imputation, missing indicators, interactions, standard scaling.
+
+    The numbers of scikit-learn's ``SimpleImputer(median, add_indicator=True)`` followed by
+    ``StandardScaler``, computed in numpy and applied as numbers, so the preprocessing
+    round-trips through JSON exactly.
+
+    ``log_columns`` are replaced by ``log(max(x, LOG_FLOOR))`` before imputation (right-skewed
+    biomarkers such as Ki-67 or the SSTR tumour-to-liver ratio act on the log scale).
+    ``interactions`` are (a, b) pairs of input columns: ``a__x__b`` is the product of their
+    standardised values, itself standardised, appended after the indicators (how a linear model
+    lets e.g. the PRRT effect depend on SSTR uptake).
 
     Attributes (after fit):
         input_columns_: Design columns expected.
         medians_: Median per input column (0 for an all-missing column).
         indicator_columns_: Input columns that had missing values in training (get an indicator).
-        feature_names_out_: Output columns: inputs, then ``<column>__missing`` indicators.
+        interactions_: (a, b) pairs kept (both columns present).
+        feature_names_out_: Output columns: inputs, ``<column>__missing`` indicators, then
+            ``<a>__x__<b>`` interactions.
         mean_, scale_: Standard-scaling numbers per output column.
     """
 
+    LOG_FLOOR = 1e-3
+
+    def __init__(self, log_columns: Sequence[str] = (),
+                 interactions: Sequence[Sequence[str]] = ()) -> None:
+        self.log_columns = tuple(log_columns)
+        self.interactions = tuple(tuple(pair) for pair in interactions)
+
+    def _logged(self, data: np.ndarray) -> np.ndarray:
+        idx = [self.input_columns_.index(c) for c in self.log_columns_]
+        if idx:
+            data = data.copy()
+            data[:, idx] = np.log(np.maximum(data[:, idx], self.LOG_FLOOR))
+        return data
+
+    def _products(self, filled: np.ndarray) -> np.ndarray:
+        """Products of the standardised inputs of each interaction pair (before their scaling)."""
+        n_in = len(self.input_columns_)
+        z = (filled - self.mean_[None, :n_in]) / self.scale_[None, :n_in]
+        pos = {c: i for i, c in enumerate(self.input_columns_)}
+        cols = [z[:, pos[a]] * z[:, pos[b]] for a, b in self.interactions_]
+        return np.column_stack(cols) if cols else np.empty((len(filled), 0))
+
     def fit(self, X: pd.DataFrame) -> LinearPreprocessor:
-        """Learn medians, indicator columns and scaling on training rows."""
-        pipe = Pipeline(
-            [
-                (
-                    "impute",
-                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                ),
-                ("scale", StandardScaler()),
-            ]
-        )
-        pipe.fit(X.to_numpy(dtype=np.float64, na_value=np.nan))
-        imputer, scaler = pipe.named_steps["impute"], pipe.named_steps["scale"]
+        """Learn medians, indicator columns, interactions and scaling on training rows."""
         self.input_columns_ = list(map(str, X.columns))
-        self.medians_ = np.nan_to_num(imputer.statistics_.astype(np.float64))
-        flagged = imputer.indicator_.features_ if imputer.indicator_ is not None else []
+        present = set(self.input_columns_)
+        unknown = [c for c in (*self.log_columns, *(c for p in self.interactions for c in p))
+                   if c not in present]
+        if unknown:
+            logger.info("linear preprocessing: columns absent from the design skipped: %s",
+                        sorted(set(unknown)))
+        self.log_columns_ = [c for c in self.log_columns if c in present]
+        self.interactions_ = [(a, b) for a, b in self.interactions if a in present and b in present]
+        data = self._logged(X.to_numpy(dtype=np.float64, na_value=np.nan))
+        # SimpleImputer(median, add_indicator, keep_empty_features) + StandardScaler, in numpy
+        # (the same numbers; the sklearn objects cost more than the fit on small folds)
+        missing = np.isnan(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column: median 0
+            self.medians_ = np.nan_to_num(np.nanmedian(data, axis=0))
+        flagged = np.flatnonzero(missing.any(axis=0))
         self.indicator_columns_ = [self.input_columns_[i] for i in flagged]
-        self.feature_names_out_ = self.input_columns_ + [
-            f"{c}{SEPARATOR}missing" for c in self.indicator_columns_
-        ]
-        self.mean_ = scaler.mean_.astype(np.float64)
-        self.scale_ = scaler.scale_.astype(np.float64)
+        filled = np.where(missing, self.medians_[None, :], data)
+        full = np.hstack([filled, missing[:, flagged].astype(np.float64)])
+        spread = full.std(axis=0)
+        self.mean_ = full.mean(axis=0)
+        self.scale_ = np.where(spread > 10 * np.finfo(np.float64).eps * np.abs(self.mean_)
+                               + 1e-300, spread, 1.0)
+        if self.interactions_:
+            products = self._products(filled)
+            spread = products.std(axis=0)
+            self.mean_ = np.concatenate([self.mean_, products.mean(axis=0)])
+            self.scale_ = np.concatenate([self.scale_, np.where(spread > 0, spread, 1.0)])
+        self._set_names()
         return self
 
+    def _set_names(self) -> None:
+        self.feature_names_out_ = (
+            self.input_columns_
+            + [f"{c}{SEPARATOR}missing" for c in self.indicator_columns_]
+            + [f"{a}{INTERACTION}{b}" for a, b in self.interactions_]
+        )
+
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Imputed, indicator-augmented, scaled design (no NaN)."""
+        """Logged, imputed, indicator- and interaction-augmented, scaled design (no NaN)."""
         frame = X.loc[:, self.input_columns_]
-        data = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+        data = self._logged(frame.to_numpy(dtype=np.float64, na_value=np.nan))
         missing = np.isnan(data)
         filled = np.where(missing, self.medians_[None, :], data)
         idx = [self.input_columns_.index(c) for c in self.indicator_columns_]
-        full = np.hstack([filled, missing[:, idx].astype(np.float64)])
+        full = np.hstack([filled, missing[:, idx].astype(np.float64), self._products(filled)])
         scaled = (full - self.mean_[None, :]) / self.scale_[None, :]
         return pd.DataFrame(scaled, index=X.index, columns=list(self.feature_names_out_))
 
@@ -212,6 +269,8 @@ class LinearPreprocessor:
             "input_columns": self.input_columns_,
             "medians": self.medians_.tolist(),
             "indicator_columns": self.indicator_columns_,
+            "log_columns": list(self.log_columns_),
+            "interactions": [list(p) for p in self.interactions_],
             "mean": self.mean_.tolist(),
             "scale": self.scale_.tolist(),
         }
@@ -219,13 +278,19 @@ class LinearPreprocessor:
     @classmethod
     def from_dict(cls, state: Mapping[str, Any]) -> LinearPreprocessor:
         """Rebuild from :meth:`to_dict` output."""
-        prep = cls()
+        prep = cls(state.get("log_columns", ()), state.get("interactions", ()))
         prep.input_columns_ = list(state["input_columns"])
         prep.medians_ = np.asarray(state["medians"], dtype=np.float64)
         prep.indicator_columns_ = list(state["indicator_columns"])
-        prep.feature_names_out_ = prep.input_columns_ + [
-            f"{c}{SEPARATOR}missing" for c in prep.indicator_columns_
-        ]
+        prep.log_columns_ = list(prep.log_columns)
+        prep.interactions_ = [tuple(p) for p in prep.interactions]
         prep.mean_ = np.asarray(state["mean"], dtype=np.float64)
         prep.scale_ = np.asarray(state["scale"], dtype=np.float64)
+        prep._set_names()
         return prep
+
+
+def interaction_parts(column: str) -> tuple[str, str] | None:
+    """``(a, b)`` of an interaction column ``a__x__b`` made by :class:`LinearPreprocessor`."""
+    a, sep, b = column.partition(INTERACTION)
+    return (a, b) if sep else None

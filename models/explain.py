@@ -29,12 +29,15 @@ import pandas as pd
 import shap
 import xgboost as xgb
 
+from models.design import interaction_parts
+
 __all__ = [
     "ShapResult",
     "TreeShapExplainer",
     "check_additivity",
     "global_importance",
     "group_by_variable",
+    "group_columns",
     "linear_shap",
     "make_tree_explainer",
     "scale_of_objective",
@@ -334,13 +337,31 @@ def group_by_variable(result: ShapResult, variable_of: Mapping[str, str]) -> Sha
     Returns:
         ShapResult with one column per variable, in order of first appearance; additivity is kept.
     """
-    columns = list(result.values.columns)
-    target = [variable_of.get(c, c) for c in columns]
-    order = list(dict.fromkeys(target))
-    grouped = result.values.T.groupby(np.asarray(target), sort=False).sum().T
-    grouped = grouped.loc[:, order]
-    grouped.columns = pd.Index(order)
-    return ShapResult(grouped, result.base_value, result.margin, tuple(order), result.scale)
+    grouped = group_columns(result.values, variable_of)
+    order = tuple(grouped.columns)
+    return ShapResult(grouped, result.base_value, result.margin, order, result.scale)
+
+
+def group_columns(values: pd.DataFrame, variable_of: Mapping[str, str]) -> pd.DataFrame:
+    """Sum SHAP columns per clinical variable; an interaction ``a__x__b`` is shared equally.
+
+    The Shapley interaction index splits a pairwise term evenly between its two players, so
+    half of an interaction column's value goes to the variable of ``a`` and half to that of
+    ``b`` (additivity is kept). Columns absent from ``variable_of`` keep their own name.
+    """
+    parts: list[tuple[str, np.ndarray]] = []
+    for column in values.columns:
+        v = values[column].to_numpy(dtype=np.float64)
+        pair = interaction_parts(str(column)) if column not in variable_of else None
+        if pair is None:
+            parts.append((variable_of.get(column, column), v))
+        else:
+            parts += [(variable_of.get(side, side), 0.5 * v) for side in pair]
+    order = list(dict.fromkeys(name for name, _ in parts))
+    sums = {name: np.zeros(len(values)) for name in order}
+    for name, v in parts:
+        sums[name] = sums[name] + v
+    return pd.DataFrame(sums, index=values.index, columns=pd.Index(order))
 
 
 def global_importance(result: ShapResult) -> pd.DataFrame:

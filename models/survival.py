@@ -145,7 +145,7 @@ class _XGBSurvivalBase(XGBBoosterModel):
                  max_depth: int = 2, min_child_weight: float = 5.0, subsample: float = 0.8,
                  colsample_bytree: float = 0.8, reg_lambda: float = 1.0, reg_alpha: float = 0.0,
                  early_stopping_rounds: int | None = 30, validation_fraction: float = 0.2,
-                 n_jobs: int = 1, random_state: int = 0) -> None:
+                 n_jobs: int = 1, random_state: int = 0, refit: bool = True) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -158,6 +158,7 @@ class _XGBSurvivalBase(XGBBoosterModel):
         self.validation_fraction = validation_fraction
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.refit = refit
 
     def _strata(self, y: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         return y[1]
@@ -206,13 +207,13 @@ class XGBAFTSurvival(_XGBSurvivalBase):
                  colsample_bytree: float = 0.8, reg_lambda: float = 1.0, reg_alpha: float = 0.0,
                  early_stopping_rounds: int | None = 30, validation_fraction: float = 0.2,
                  distribution: str = "normal", sigma: float = 1.0, n_jobs: int = 1,
-                 random_state: int = 0) -> None:
+                 random_state: int = 0, refit: bool = True) -> None:
         super().__init__(
             n_estimators=n_estimators, learning_rate=learning_rate, max_depth=max_depth,
             min_child_weight=min_child_weight, subsample=subsample,
             colsample_bytree=colsample_bytree, reg_lambda=reg_lambda, reg_alpha=reg_alpha,
             early_stopping_rounds=early_stopping_rounds, validation_fraction=validation_fraction,
-            n_jobs=n_jobs, random_state=random_state)
+            n_jobs=n_jobs, random_state=random_state, refit=refit)
         self.distribution = distribution
         self.sigma = sigma
 
@@ -271,16 +272,25 @@ def _coxnet_path_end(data: np.ndarray, target: np.ndarray, alpha: float,
 class PenalisedCoxSurvival(_CoxBaselineMixin, LinearModelMixin, BaseEstimator):
     """Penalised Cox on the imputed, indicator-augmented, scaled design + Breslow baseline.
 
+    ``log_columns``, ``treatment_interactions`` and ``treatment_prefix`` shape the linear
+    predictor (see :class:`models.response.LinearModelMixin`): therapy-by-covariate terms let
+    the PRRT effect grow with SSTR uptake, or the SSA effect fade with Ki-67, as in the trials.
+
     ``method="coxnet"``: elastic net (sksurv ``CoxnetSurvivalAnalysis``, one ``alpha``,
     ``l1_ratio``); ``method="ridge"``: sksurv ``CoxPHSurvivalAnalysis(alpha)``. Coefficients,
     preprocessing and baseline are stored as JSON numbers; ``intercept_`` is 0.
     """
 
     def __init__(self, *, method: str = "coxnet", alpha: float = 0.02,
-                 l1_ratio: float = 0.5) -> None:
+                 l1_ratio: float = 0.5, log_columns: tuple[str, ...] = (),
+                 treatment_interactions: tuple[str, ...] = (),
+                 treatment_prefix: str = "therapy__") -> None:
         self.method = method
         self.alpha = alpha
         self.l1_ratio = l1_ratio
+        self.log_columns = tuple(log_columns)  # tuple(t) is t: clone-safe
+        self.treatment_interactions = tuple(treatment_interactions)
+        self.treatment_prefix = treatment_prefix
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> PenalisedCoxSurvival:
         """Fit on the design and a :func:`make_surv` outcome."""

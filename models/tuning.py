@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
-from sksurv.metrics import concordance_index_censored
+
+from models.evaluation.discrimination import harrell_c, roc_auc
 
 __all__ = [
     "DEFAULT_COX_SPACE",
@@ -58,14 +58,12 @@ Scorer = Callable[[Any, pd.DataFrame, Any], float]
 
 def score_harrell_c(model: Any, X: pd.DataFrame, y: np.ndarray) -> float:
     """Harrell's C of ``model.predict_risk`` on a :func:`models.survival.make_surv` outcome."""
-    event_name, time_name = y.dtype.names
-    return float(concordance_index_censored(
-        y[event_name].astype(bool), y[time_name], model.predict_risk(X))[0])
+    return harrell_c(y, model.predict_risk(X))
 
 
 def score_auc(model: Any, X: pd.DataFrame, y: Any) -> float:
     """ROC AUC of ``model.predict_proba`` (shape (n,)) on a 0/1 response."""
-    return float(roc_auc_score(np.asarray(y, dtype=float), model.predict_proba(X)))
+    return roc_auc(np.asarray(y, dtype=float), model.predict_proba(X))
 
 
 def _suggest(trial: optuna.Trial, name: str, spec: Any) -> Any:

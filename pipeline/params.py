@@ -45,6 +45,7 @@ class ModelSpec(_Section):
     space: dict[str, Any] = Field(default_factory=dict)
     tuning_overrides: dict[str, Any] = Field(default_factory=dict)
     inner_folds: int | None = Field(None, ge=1)
+    n_trials: int | None = Field(None, ge=0)  # None: train.tuning.n_trials
 
 
 class CVParams(_Section):

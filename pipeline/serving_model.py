@@ -117,13 +117,6 @@ def design_frame(estimator: Any, X: pd.DataFrame) -> pd.DataFrame:
     return design.transform(X) if design is not None else X
 
 
-def _group(values: pd.DataFrame, variable_of: dict[str, str]) -> pd.DataFrame:
-    target = [variable_of.get(c, c) for c in values.columns]
-    order = list(dict.fromkeys(target))
-    grouped = values.T.groupby(np.asarray(target), sort=False).sum().T
-    return grouped.loc[:, order]
-
-
 def explain_frame(estimator: Any, X: pd.DataFrame) -> pd.DataFrame:
     """Per-row SHAP values on the model margin, summed per clinical variable.
 
@@ -153,10 +146,12 @@ def explain_frame(estimator: Any, X: pd.DataFrame) -> pd.DataFrame:
         base = np.full(len(values), res.base_value)
         variable_of.update({c: variable_of.get(c.removesuffix("__missing"),
                                                c.removesuffix("__missing"))
-                            for c in values.columns})
+                            for c in values.columns if c.endswith("__missing")})
     else:
         raise SafeInputError("invalid request: this model cannot explain its predictions")
-    grouped = _group(values, variable_of)
+    from models.explain import group_columns
+
+    grouped = group_columns(values, variable_of)
     grouped.columns = [f"shap_{c}" for c in grouped.columns]
     return grouped.assign(shap_base=base).reset_index(drop=True)
 

@@ -20,14 +20,9 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
-from sksurv.metrics import (
-    brier_score,
-    concordance_index_censored,
-    concordance_index_ipcw,
-    cumulative_dynamic_auc,
-    integrated_brier_score,
-)
+from scipy.stats import rankdata
+from sksurv.metrics import brier_score, cumulative_dynamic_auc, integrated_brier_score
+from sksurv.nonparametric import CensoringDistributionEstimator
 
 from models.evaluation._checks import (
     _check_binary,
@@ -36,6 +31,7 @@ from models.evaluation._checks import (
     _check_survival,
     _check_times,
 )
+from models.evaluation.concordance import weighted_concordance
 
 __all__ = [
     "brier_at",
@@ -100,7 +96,7 @@ def harrell_c(y: np.ndarray, risk) -> float:
     event, time = _check_survival(y)
     _check_events(event, "y")
     risk = _check_score(risk, time.size)
-    return float(concordance_index_censored(event, time, risk)[0])
+    return weighted_concordance(event, time, risk)[0]
 
 
 def uno_c(y_train: np.ndarray, y_test: np.ndarray, risk, tau: float | None = None) -> float:
@@ -126,7 +122,12 @@ def uno_c(y_train: np.ndarray, y_test: np.ndarray, risk, tau: float | None = Non
     if tau is not None and (not np.isfinite(tau) or tau <= 0):
         raise ValueError(f"tau must be finite and > 0, got {tau!r}")
     tau_used = limit if tau is None else min(float(tau), limit)
-    return float(concordance_index_ipcw(y_train, y_test, risk, tau=tau_used)[0])
+    inside = time_test < tau_used
+    weight = np.zeros(time_test.size)
+    if inside.any():
+        censoring = CensoringDistributionEstimator().fit(y_train)
+        weight[inside] = np.square(censoring.predict_ipcw(y_test[inside]))
+    return weighted_concordance(event_test, time_test, risk, weight)[0]
 
 
 def time_dependent_auc(y_train: np.ndarray, y_test: np.ndarray, risk, times) -> dict:
@@ -225,4 +226,7 @@ def roc_auc(y, p) -> float:
     y = _check_binary(y)
     _check_both_classes(y)
     p = _check_score(p, y.size, "p")
-    return float(roc_auc_score(y, p))
+    positive = y == 1
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    ranks = rankdata(p)  # Mann-Whitney U with mid-ranks: ties count one half
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

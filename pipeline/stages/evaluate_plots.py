@@ -45,8 +45,12 @@ def _subgroups(frame: pd.DataFrame, y: Any, pooled: pd.DataFrame, endpoint: Endp
         fn = lambda d: roc_auc(d["event"].to_numpy(), d["score"].to_numpy())  # noqa: E731
     else:
         sub["event"], sub["time"] = y["event"][rows], y["time"][rows]
-        fn = lambda d: harrell_c(  # noqa: E731
-            np.array(list(zip(d["event"], d["time"], strict=True)), dtype=y.dtype), d["score"])
+
+        def fn(d: pd.DataFrame) -> float:
+            surv = np.empty(len(d), dtype=y.dtype)
+            surv["event"], surv["time"] = d["event"].to_numpy(), d["time"].to_numpy()
+            return harrell_c(surv, d["score"].to_numpy())
+
     return subgroup_metrics(sub.reset_index(drop=True), list(params.subgroup_columns[:]), fn,
                             min_size=params.subgroup_min_size, n_boot=params.subgroup_n_boot,
                             seed=seed)

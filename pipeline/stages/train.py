@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 FACTORIES = {
     "logistic": LogisticResponseClassifier,
+    "sparse_logistic": LogisticResponseClassifier,  # penalty: elasticnet in params.yaml
     "xgb": XGBResponseClassifier,
     "penalised_cox": PenalisedCoxSurvival,
     "xgb_cox": XGBCoxSurvival,
@@ -99,6 +100,7 @@ def candidates_for(endpoint: Endpoint, params: TrainParams) -> list[Candidate]:
                 space=dict(spec.space),
                 tuning_overrides=dict(spec.tuning_overrides),
                 inner_folds=spec.inner_folds,
+                n_trials=spec.n_trials,
             )
         )
     return out
