@@ -1,0 +1,190 @@
+"""Benchmark: the whole pipeline (``dvc repro``, MLflow tracking) on a large cohort.
+
+Usage: ``.venv/bin/python benchmarks/bench_large_cohort.py [--n-patients 5000] [--keep]``.
+
+The project's tracked files (``git ls-files``, so nothing under ``data/`` beyond what git
+tracks, plus the working-tree version of ``params-large.yaml`` and this script) are copied into
+a fresh temporary directory, which is made a git repository (DVC needs one);
+``params-large.yaml`` is put in place as ``params.yaml`` (``--n-patients`` overrides
+``simulate.n_patients`` for a quick smoke run) and ``dvc repro`` runs there with
+``MLFLOW_TRACKING_URI=sqlite:///mlflow.db``. Printed: total wall time, wall time per stage (from
+the ``Running stage 'x'`` lines DVC streams), peak memory of the whole process tree (sum of the
+RSS of ``dvc`` and all its descendants, sampled every 0.2 s) and the validated metrics of
+``reports/metrics.json``. Exits non-zero when the run fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGE_RE = re.compile(r"Running stage '([^']+)'")
+GIB = 1024**3
+
+
+def copy_project(dest: Path, params_file: Path, n_patients: int | None) -> None:
+    """Copy the tracked files of the project into ``dest`` and commit them in a new git repo."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                            check=True).stdout.decode().split("\0")
+    extra = ["params-large.yaml", "benchmarks/bench_large_cohort.py"]
+    for rel in sorted({p for p in listed if p} | set(extra)):
+        src = ROOT / rel
+        if not src.is_file():  # deleted in the working tree, or a submodule
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+    params = yaml.safe_load(params_file.read_text(encoding="utf-8"))
+    text = params_file.read_text(encoding="utf-8")
+    if n_patients is not None:
+        params["simulate"]["n_patients"] = int(n_patients)
+        text = yaml.safe_dump(params, sort_keys=False)
+    (dest / "params.yaml").write_text(text, encoding="utf-8")
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=dest, check=True)
+    subprocess.run([*git, "commit", "-qm", "bench"], cwd=dest, check=True)
+    if not (dest / ".dvc").is_dir():
+        subprocess.run(["dvc", "init", "-q"], cwd=dest, check=True)
+
+
+def _tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    try:
+        members = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    for p in members:
+        try:
+            total += p.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def run_repro(workdir: Path, env: dict[str, str], log_file: Path) -> dict:
+    """Run ``dvc repro`` in ``workdir``; stream its output; return timings and peak memory."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(["dvc", "repro"], cwd=workdir, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    ps = psutil.Process(proc.pid)
+    peak = {"rss": 0, "at": 0.0}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            rss = _tree_rss(ps)
+            if rss > peak["rss"]:
+                peak["rss"], peak["at"] = rss, time.perf_counter() - t0
+            done.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    starts: list[tuple[str, float]] = []
+    with log_file.open("w", encoding="utf-8") as log:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            now = time.perf_counter() - t0
+            log.write(f"[{now:8.1f}s] {line}")
+            log.flush()
+            m = STAGE_RE.search(line)
+            if m:
+                starts.append((m.group(1), now))
+                print(f"  [{now:7.1f}s] stage {m.group(1)}", flush=True)
+    rc = proc.wait()
+    total = time.perf_counter() - t0
+    done.set()
+    sampler.join()
+    stages = {}
+    for i, (name, start) in enumerate(starts):
+        end = starts[i + 1][1] if i + 1 < len(starts) else total
+        stages[name] = end - start
+    return {"rc": rc, "total_s": total, "stages": stages, "peak_gib": peak["rss"] / GIB,
+            "peak_at_s": peak["at"]}
+
+
+def print_metrics(metrics_file: Path) -> None:
+    """Validated metrics of each endpoint: C-index / AUC with interval and the oracle ratio."""
+    if not metrics_file.exists():
+        print("no reports/metrics.json")
+        return
+    metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
+    for name, block in metrics.items():
+        key = "auc" if "auc" in block["metrics"] else "harrell_c"
+        m = block["metrics"].get(key, {})
+        line = (f"  {name:9s} {block['selected_model']:16s} n={block['n']:<7} {key} "
+                f"{m.get('mean', float('nan')):.3f} ({m.get('lo', float('nan')):.3f}-"
+                f"{m.get('hi', float('nan')):.3f})")
+        if "uno_c" in block["metrics"]:
+            line += f"  uno_c {block['metrics']['uno_c']['mean']:.3f}"
+        if "oracle" in block:
+            o = block["oracle"]
+            line += (f"  oracle {o['oracle']['mean']:.3f}  ratio {o['ratio']['mean']:.3f} "
+                     f"({o['ratio']['lo']:.3f}-{o['ratio']['hi']:.3f})")
+        print(line)
+        print(f"            validation: {block['validation']}; candidates: "
+              + ", ".join(f"{c}={next(iter(v.values())).get('mean', float('nan')):.3f}"
+                          for c, v in block["candidates"].items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n-patients", type=int, default=None,
+                    help="override simulate.n_patients (e.g. 5000 for a smoke run)")
+    ap.add_argument("--params", type=Path, default=ROOT / "params-large.yaml")
+    ap.add_argument("--workdir", type=Path, default=None,
+                    help="run here (must not exist) instead of a fresh temp directory")
+    ap.add_argument("--keep", action="store_true", help="keep the temp directory")
+    args = ap.parse_args(argv)
+
+    if args.workdir is not None:
+        workdir = args.workdir.resolve()
+        workdir.mkdir(parents=True)
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="netoutcomes-bench-"))
+    venv_bin = Path(sys.executable).parent
+    env = dict(os.environ)
+    env.update({"PATH": f"{venv_bin}{os.pathsep}{env.get('PATH', '')}",
+                "MLFLOW_TRACKING_URI": "sqlite:///mlflow.db", "DVC_NO_ANALYTICS": "1",
+                "MPLBACKEND": "Agg"})
+    env.pop("VIRTUAL_ENV", None)
+    os.environ["PATH"] = env["PATH"]  # so the `dvc init` of copy_project finds the venv's dvc
+    n_desc = args.n_patients or yaml.safe_load(args.params.read_text())["simulate"]["n_patients"]
+    print(f"bench_large_cohort: {n_desc} patients, params {args.params.name}, dir {workdir}")
+    print(f"cores: {os.cpu_count()}, memory: {psutil.virtual_memory().total / GIB:.1f} GiB")
+    try:
+        copy_project(workdir, args.params, args.n_patients)
+        res = run_repro(workdir, env, workdir / "repro.log")
+        print(f"\ndvc repro: rc {res['rc']}, total wall {res['total_s']:.1f} s "
+              f"({res['total_s'] / 60:.1f} min)")
+        for name, secs in res["stages"].items():
+            print(f"  {name:10s} {secs:8.1f} s")
+        print(f"peak memory (process tree RSS): {res['peak_gib']:.2f} GiB "
+              f"at {res['peak_at_s']:.0f} s")
+        print_metrics(workdir / "reports" / "metrics.json")
+        if res["rc"] != 0:
+            print("\n--- tail of dvc output ---")
+            print("\n".join((workdir / "repro.log").read_text().splitlines()[-40:]))
+        return 0 if res["rc"] == 0 else 1
+    finally:
+        if args.keep or args.workdir is not None:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
