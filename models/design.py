@@ -185,7 +185,10 @@ class LinearPreprocessor:
     biomarkers such as Ki-67 or the SSTR tumour-to-liver ratio act on the log scale).
     ``interactions`` are (a, b) pairs of input columns: ``a__x__b`` is the product of their
     standardised values, itself standardised, appended after the indicators (how a linear model
-    lets e.g. the PRRT effect depend on SSTR uptake).
+    lets e.g. the PRRT effect depend on SSTR uptake). ``weights`` multiply the standardised
+    value of named input columns (kept in ``scale_``): a penalised model's penalty on their
+    coefficients shrinks by the weight squared (L2) or the weight (L1), glmnet's
+    ``penalty.factor`` by another route.
 
     Attributes (after fit):
         input_columns_: Design columns expected.
@@ -200,9 +203,11 @@ class LinearPreprocessor:
     LOG_FLOOR = 1e-3
 
     def __init__(self, log_columns: Sequence[str] = (),
-                 interactions: Sequence[Sequence[str]] = ()) -> None:
+                 interactions: Sequence[Sequence[str]] = (),
+                 weights: Mapping[str, float] | None = None) -> None:
         self.log_columns = tuple(log_columns)
         self.interactions = tuple(tuple(pair) for pair in interactions)
+        self.weights = dict(weights or {})
 
     def _logged(self, data: np.ndarray) -> np.ndarray:
         idx = [self.input_columns_.index(c) for c in self.log_columns_]
@@ -250,6 +255,11 @@ class LinearPreprocessor:
             spread = products.std(axis=0)
             self.mean_ = np.concatenate([self.mean_, products.mean(axis=0)])
             self.scale_ = np.concatenate([self.scale_, np.where(spread > 0, spread, 1.0)])
+        for column, weight in self.weights.items():  # output = weight x standardised value
+            if column in present:
+                if not weight > 0:
+                    raise ValueError(f"weight of {column!r} must be > 0, got {weight}")
+                self.scale_[self.input_columns_.index(column)] /= float(weight)
         self._set_names()
         return self
 

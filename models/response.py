@@ -341,12 +341,16 @@ class LinearModelMixin:
     Subclasses take ``log_columns`` (design columns modelled on the log scale),
     ``treatment_interactions`` (design columns whose effect may differ by therapy: each is
     crossed with every design column starting with ``treatment_prefix``) and
-    ``treatment_prefix`` (the one-hot columns of the treatment variable, ``therapy__``).
+    ``treatment_prefix`` (the one-hot columns of the treatment variable, ``therapy__``) and
+    ``treatment_weight`` (those columns enter as weight x standardised value, so their penalty
+    is divided by weight^2 for L2, weight for L1: with 5 the therapy effects are practically
+    unpenalised, as a what-if prediction needs them estimated rather than shrunk to zero).
     """
 
     log_columns: tuple[str, ...] = ()
     treatment_interactions: tuple[str, ...] = ()
     treatment_prefix: str = "therapy__"
+    treatment_weight: float = 1.0
 
     def transform_inputs(self, X: pd.DataFrame) -> pd.DataFrame:
         """Imputed, indicator-augmented, scaled design the coefficients apply to (no NaN)."""
@@ -363,7 +367,8 @@ class LinearModelMixin:
         columns = list(map(str, X.columns))
         treatments = [c for c in columns if c.startswith(self.treatment_prefix)]
         pairs = [(t, c) for c in self.treatment_interactions if c in columns for t in treatments]
-        self.preprocessor_ = LinearPreprocessor(self.log_columns, pairs).fit(X)
+        weights = dict.fromkeys(treatments, float(self.treatment_weight))
+        self.preprocessor_ = LinearPreprocessor(self.log_columns, pairs, weights).fit(X)
         self.feature_names_ = list(map(str, X.columns))
         data = self.preprocessor_.transform(X).to_numpy(dtype=np.float64)
         self.background_mean_ = data.mean(axis=0)
@@ -415,7 +420,7 @@ class LogisticResponseClassifier(ClassifierMixin, LinearModelMixin, BaseEstimato
     def __init__(self, *, C: float = 1.0, max_iter: int = 2000, penalty: str = "l2",
                  l1_ratio: float = 0.0, log_columns: tuple[str, ...] = (),
                  treatment_interactions: tuple[str, ...] = (),
-                 treatment_prefix: str = "therapy__") -> None:
+                 treatment_prefix: str = "therapy__", treatment_weight: float = 1.0) -> None:
         self.C = C
         self.max_iter = max_iter
         self.penalty = penalty
@@ -423,6 +428,7 @@ class LogisticResponseClassifier(ClassifierMixin, LinearModelMixin, BaseEstimato
         self.log_columns = tuple(log_columns)  # tuple(t) is t: clone-safe
         self.treatment_interactions = tuple(treatment_interactions)
         self.treatment_prefix = treatment_prefix
+        self.treatment_weight = treatment_weight
 
     def fit(self, X: pd.DataFrame, y: Any) -> LogisticResponseClassifier:
         """Fit preprocessing and the L2 logistic model; ``y`` is 0/1 without NaN."""

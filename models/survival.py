@@ -272,7 +272,8 @@ def _coxnet_path_end(data: np.ndarray, target: np.ndarray, alpha: float,
 class PenalisedCoxSurvival(_CoxBaselineMixin, LinearModelMixin, BaseEstimator):
     """Penalised Cox on the imputed, indicator-augmented, scaled design + Breslow baseline.
 
-    ``log_columns``, ``treatment_interactions`` and ``treatment_prefix`` shape the linear
+    ``log_columns``, ``treatment_interactions``, ``treatment_prefix`` and ``treatment_weight``
+    shape the linear
     predictor (see :class:`models.response.LinearModelMixin`): therapy-by-covariate terms let
     the PRRT effect grow with SSTR uptake, or the SSA effect fade with Ki-67, as in the trials.
 
@@ -284,13 +285,14 @@ class PenalisedCoxSurvival(_CoxBaselineMixin, LinearModelMixin, BaseEstimator):
     def __init__(self, *, method: str = "coxnet", alpha: float = 0.02,
                  l1_ratio: float = 0.5, log_columns: tuple[str, ...] = (),
                  treatment_interactions: tuple[str, ...] = (),
-                 treatment_prefix: str = "therapy__") -> None:
+                 treatment_prefix: str = "therapy__", treatment_weight: float = 1.0) -> None:
         self.method = method
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.log_columns = tuple(log_columns)  # tuple(t) is t: clone-safe
         self.treatment_interactions = tuple(treatment_interactions)
         self.treatment_prefix = treatment_prefix
+        self.treatment_weight = treatment_weight
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> PenalisedCoxSurvival:
         """Fit on the design and a :func:`make_surv` outcome."""

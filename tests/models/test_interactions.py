@@ -110,3 +110,24 @@ def test_candidate_trial_budget_overrides_the_tuning_default(split):
     _, params = fit_candidate(tuned, "survival", split.X_train, split.y_train,
                               tuning=TuningConfig(n_trials=3, inner_folds=2), seed=0)
     assert params["alpha"] != 0.123
+
+
+def test_treatment_weight_relieves_the_penalty_on_therapy_only(split):
+    y = split.train["response"].to_numpy()
+    keep = ~np.isnan(y)
+    X, y = split.X_train[keep], y[keep]
+    plain = LogisticResponseClassifier(C=0.01).fit(X, y)
+    free = LogisticResponseClassifier(C=0.01, treatment_weight=5.0).fit(X, y)
+    names = plain.preprocessor_.feature_names_out_
+    therapy = [j for j, c in enumerate(names) if c.startswith("therapy__")]
+    other = [j for j, c in enumerate(names) if not c.startswith("therapy__")]
+    # the weighted columns are 5 x their standardised value, the others unchanged
+    Xt, Xf = plain.transform_inputs(split.X_test), free.transform_inputs(split.X_test)
+    np.testing.assert_allclose(Xf.iloc[:, therapy], 5.0 * Xt.iloc[:, therapy], atol=1e-12)
+    np.testing.assert_allclose(Xf.iloc[:, other], Xt.iloc[:, other], atol=1e-12)
+    # effect on the margin per SD of a therapy indicator: larger once the penalty is relieved
+    effect_plain = np.abs(plain.coef_[therapy]).sum()
+    effect_free = np.abs(5.0 * free.coef_[therapy]).sum()
+    assert effect_free > 1.5 * effect_plain
+    with pytest.raises(ValueError, match="weight"):
+        LogisticResponseClassifier(treatment_weight=0.0).fit(X, y)
