@@ -442,12 +442,13 @@ class LogisticResponseClassifier(ClassifierMixin, LinearModelMixin, BaseEstimato
             logit = LogisticRegression(C=self.C, max_iter=self.max_iter)
         elif self.penalty == "l1":  # liblinear: fast; a large intercept scaling keeps the
             logit = LogisticRegression(C=self.C, l1_ratio=1.0, solver="liblinear",  # intercept
-                                       intercept_scaling=10.0, max_iter=self.max_iter)  # ~free
+                                       intercept_scaling=10.0, max_iter=self.max_iter,  # ~free
+                                       random_state=0)  # liblinear shuffles: fixed seed
         else:
             if not 0 < self.l1_ratio <= 1:
                 raise ValueError(f"l1_ratio must be in (0, 1] for elasticnet, got {self.l1_ratio}")
             logit = LogisticRegression(C=self.C, l1_ratio=self.l1_ratio, solver="saga",
-                                       max_iter=self.max_iter, tol=1e-4)
+                                       max_iter=self.max_iter, tol=1e-4, random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # saga at max_iter: still usable
             logit.fit(data, target)

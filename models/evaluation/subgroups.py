@@ -12,36 +12,6 @@ from models.evaluation._checks import _as_rng, _check_positive_int
 __all__ = ["subgroup_metrics"]
 
 
-class _Resampler:
-    """Row subsets of a frame built from its columns as NumPy arrays.
-
-    ``DataFrame.iloc`` with an index array costs a block-manager copy per call, which dominates
-    the bootstrap of cheap O(n log n) metrics on large subgroups. Columns with a plain NumPy dtype
-    are indexed as arrays (same values, dtypes and index labels as ``frame.iloc[idx]``); columns
-    with pandas extension dtypes (categorical, nullable, string) fall back to ``Series.take``.
-    """
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.columns = frame.columns
-        self.index = frame.index.to_numpy()
-        self.index_name = frame.index.name
-        self.data = []
-        for j in range(frame.shape[1]):
-            col = frame.iloc[:, j]
-            plain = isinstance(col.dtype, np.dtype)
-            self.data.append((col.to_numpy() if plain else col, plain))
-        self.unique_columns = self.columns.is_unique
-
-    def take(self, idx: np.ndarray) -> pd.DataFrame:
-        if not self.unique_columns:  # duplicate names: keep pandas' own semantics
-            return None
-        index = pd.Index(self.index[idx], name=self.index_name)
-        out = {}
-        for name, (values, plain) in zip(self.columns, self.data, strict=True):
-            out[name] = values[idx] if plain else values.take(idx).set_axis(index)
-        return pd.DataFrame(out, index=index, columns=self.columns, copy=False)
-
-
 def _metric_with_interval(sub: pd.DataFrame, metric_fn, n_boot: int, rng, level: float):
     try:
         estimate = float(metric_fn(sub))
@@ -49,12 +19,10 @@ def _metric_with_interval(sub: pd.DataFrame, metric_fn, n_boot: int, rng, level:
         return np.nan, np.nan, np.nan
     if n_boot == 0:
         return estimate, np.nan, np.nan
-    resampler = _Resampler(sub)
     values = []
     for idx in rng.integers(0, len(sub), size=(n_boot, len(sub))):
-        boot = resampler.take(idx)
         try:
-            values.append(float(metric_fn(sub.iloc[idx] if boot is None else boot)))
+            values.append(float(metric_fn(sub.iloc[idx])))
         except ValueError:  # undefined on this resample (e.g. one class); counted out
             continue
     if len(values) < 2:
@@ -72,6 +40,8 @@ def subgroup_metrics(
     seed: int | np.random.Generator = 0,
     event_column: str | None = "event",
     level: float = 0.95,
+    *,
+    metric_columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Metric and percentile bootstrap interval per level of each grouping column.
 
@@ -86,6 +56,10 @@ def subgroup_metrics(
         seed: int or ``numpy.random.Generator``.
         event_column: column counted in ``events`` (bool/0-1), or ``None``.
         level: interval coverage.
+        metric_columns: the columns ``metric_fn`` reads; when given, only these are handed to
+            it (and copied into each resample): the grouping columns (strings) are then not
+            copied n_boot times per level, about a third of the bootstrap time at 100,000 rows.
+            ``None``: every column of ``frame``.
 
     Returns:
         Tidy DataFrame ``group``, ``level``, ``n``, ``events``, ``metric``, ``lo``, ``hi``; the
@@ -99,6 +73,10 @@ def subgroup_metrics(
         raise ValueError(f"event_column {event_column!r} not in frame")
     min_size = _check_positive_int(min_size, "min_size")
     n_boot = _check_positive_int(n_boot, "n_boot", minimum=0)
+    if metric_columns is not None:
+        absent = [c for c in metric_columns if c not in frame.columns]
+        if absent:
+            raise ValueError(f"metric_columns not in frame: {absent}")
     rng = _as_rng(seed)
     parts = [("overall", "all", frame)]
     for col in group_columns:
@@ -110,7 +88,8 @@ def subgroup_metrics(
         if len(sub) < min_size:
             metric, lo, hi = np.nan, np.nan, np.nan
         else:
-            metric, lo, hi = _metric_with_interval(sub, metric_fn, n_boot, rng, level)
+            data = sub if metric_columns is None else sub[list(metric_columns)]
+            metric, lo, hi = _metric_with_interval(data, metric_fn, n_boot, rng, level)
         rows.append(
             {
                 "group": group,
