@@ -161,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
                 "MLFLOW_TRACKING_URI": "sqlite:///mlflow.db", "DVC_NO_ANALYTICS": "1",
                 "MPLBACKEND": "Agg"})
     env.pop("VIRTUAL_ENV", None)
+    # the venv's editable install maps `pipeline`, `models`, `features` to this checkout; put the
+    # copy first on the path so the stages run the copied code (the one DVC hashed)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(workdir), env.get("PYTHONPATH")) if p)
     os.environ["PATH"] = env["PATH"]  # so the `dvc init` of copy_project finds the venv's dvc
     n_desc = args.n_patients or yaml.safe_load(args.params.read_text())["simulate"]["n_patients"]
     print(f"bench_large_cohort: {n_desc} patients, params {args.params.name}, dir {workdir}")

@@ -12,10 +12,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-try:
-    from features.pseudonym import pseudonymise
-except ImportError:  # TEMP
-    pseudonymise = None
+from features.pseudonym import pseudonymise
 
 log = logging.getLogger(__name__)
 

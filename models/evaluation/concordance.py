@@ -5,6 +5,10 @@
 the earliest while a Fenwick tree over the risk ranks holds everyone already passed, so each
 event asks "how many later subjects have a lower / an equal risk" in O(log n).
 
+Cohorts up to ``PAIRWISE_MAX`` subjects are counted by blocked numpy broadcasting instead (no
+JIT compile: numba's first compile costs seconds on a small machine, more than every small
+cohort's concordance together); both paths give the same numbers.
+
 The pair rules are those of ``sksurv.metrics`` (0.28): an event at time t is comparable with
 every subject whose time is > t and with subjects censored at exactly t; a pair tied in risk
 (within ``tied_tol``) counts one half; event i carries weight w_i (1 for Harrell, the squared
@@ -15,10 +19,13 @@ never for exact ties or well-separated scores.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
-__all__ = ["risk_ranks", "weighted_concordance"]
+__all__ = ["PAIRWISE_MAX", "risk_ranks", "weighted_concordance"]
+
+#: Largest cohort counted pairwise in numpy (above: the O(n log n) numba sweep).
+PAIRWISE_MAX = 2000
+_BLOCK_PAIRS = 2_000_000  # pairs per broadcast block (~20 MB of booleans)
 
 
 def risk_ranks(risk: np.ndarray, tied_tol: float = 1e-8) -> np.ndarray:
@@ -31,56 +38,23 @@ def risk_ranks(risk: np.ndarray, tied_tol: float = 1e-8) -> np.ndarray:
     return ranks
 
 
-@numba.njit(cache=True, nogil=True)
-def _add(tree, rank):  # pragma: no cover - compiled
-    r = rank + 1
-    while r < tree.size:
-        tree[r] += 1
-        r += r & (-r)
-
-
-@numba.njit(cache=True, nogil=True)
-def _count_below(tree, rank):  # pragma: no cover - compiled
-    """Inserted subjects with rank < ``rank``."""
-    total = 0
-    r = rank
-    while r > 0:
-        total += tree[r]
-        r -= r & (-r)
-    return total
-
-
-@numba.njit(cache=True, nogil=True)
-def _sweep(time, event, rank, weight, n_ranks):  # pragma: no cover - compiled
-    order = np.argsort(time, kind="mergesort")
-    tree = np.zeros(n_ranks + 1, dtype=np.int64)
-    inserted = 0
-    numerator = 0.0
-    denominator = 0.0
+def _pairwise(time, event, rank, weight):
+    """The sweep's counts by broadcasting, one block of events at a time."""
+    events = np.flatnonzero(event)
+    numerator = denominator = 0.0
     pairs = 0
-    end = time.size
-    while end > 0:
-        start = end - 1
-        while start > 0 and time[order[start - 1]] == time[order[end - 1]]:
-            start -= 1
-        # censored subjects at t are comparable with the events at t: insert them first
-        for k in range(start, end):
-            if not event[order[k]]:
-                _add(tree, rank[order[k]])
-                inserted += 1
-        for k in range(start, end):
-            i = order[k]
-            if event[i] and inserted > 0:
-                less = _count_below(tree, rank[i])
-                tied = _count_below(tree, rank[i] + 1) - less
-                numerator += weight[i] * (less + 0.5 * tied)
-                denominator += weight[i] * inserted
-                pairs += inserted
-        for k in range(start, end):
-            if event[order[k]]:
-                _add(tree, rank[order[k]])
-                inserted += 1
-        end = start
+    step = max(1, _BLOCK_PAIRS // max(time.size, 1))
+    for lo in range(0, events.size, step):
+        rows = events[lo:lo + step]
+        t_i, r_i = time[rows][:, None], rank[rows][:, None]
+        comparable = (time[None, :] > t_i) | ((time[None, :] == t_i) & ~event[None, :])
+        less = (comparable & (rank[None, :] < r_i)).sum(axis=1)
+        tied = (comparable & (rank[None, :] == r_i)).sum(axis=1)
+        n_comp = comparable.sum(axis=1)
+        w = weight[rows]
+        numerator += float(np.sum(w * (less + 0.5 * tied)))
+        denominator += float(np.sum(w * n_comp))
+        pairs += int(n_comp.sum())
     return numerator, denominator, pairs
 
 
@@ -112,7 +86,12 @@ def weighted_concordance(
     w = (np.ones(time.size) if weight is None
          else np.ascontiguousarray(weight, dtype=np.float64))
     ranks = risk_ranks(risk, tied_tol)
-    numerator, denominator, pairs = _sweep(time, event, ranks, w, int(ranks.max()) + 1)
+    if time.size <= PAIRWISE_MAX:
+        numerator, denominator, pairs = _pairwise(time, event, ranks, w)
+    else:
+        from models.evaluation._sweep import sweep  # numba, imported only for large cohorts
+
+        numerator, denominator, pairs = sweep(time, event, ranks, w, int(ranks.max()) + 1)
     if pairs == 0 or denominator <= 0:
         raise ValueError("no comparable pairs: cannot estimate a concordance index")
     return float(numerator / denominator), int(pairs)

@@ -57,9 +57,9 @@ def subgroup_metrics(
         event_column: column counted in ``events`` (bool/0-1), or ``None``.
         level: interval coverage.
         metric_columns: the columns ``metric_fn`` reads; when given, only these are handed to
-            it (and copied into each resample): the grouping columns (strings) are then not
-            copied n_boot times per level, about a third of the bootstrap time at 100,000 rows.
-            ``None``: every column of ``frame``.
+            it (and copied into each resample), so the grouping columns (strings) are not
+            copied ``n_boot`` times per level: ~10% of the bootstrap time at 100,000 rows,
+            where the metric itself dominates. ``None``: every column of ``frame``.
 
     Returns:
         Tidy DataFrame ``group``, ``level``, ``n``, ``events``, ``metric``, ``lo``, ``hi``; the

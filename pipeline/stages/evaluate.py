@@ -24,12 +24,9 @@ from models.evaluation.summary import cv_metrics
 from pipeline import tracking
 from pipeline.io import read_json, write_json
 from pipeline.params import EvaluateParams, TrainParams
+from pipeline.secrets import load_pseudonym_key
 from pipeline.stages.evaluate_plots import endpoint_plots
 from pipeline.stages.train import ENDPOINTS, Endpoint, candidates_for, endpoint_rows, outcome
-try:
-    from pipeline.secrets import load_pseudonym_key
-except ImportError:  # TEMP
-    load_pseudonym_key = None
 from pipeline.truth import pseudonymise_truth, truth_scores
 
 log = logging.getLogger(__name__)

@@ -51,9 +51,10 @@ def _subgroups(frame: pd.DataFrame, y: Any, pooled: pd.DataFrame, endpoint: Endp
             surv["event"], surv["time"] = d["event"].to_numpy(), d["time"].to_numpy()
             return harrell_c(surv, d["score"].to_numpy())
 
+    read = ["event", "score"] if endpoint.kind == "binary" else ["event", "time", "score"]
     return subgroup_metrics(sub.reset_index(drop=True), list(params.subgroup_columns[:]), fn,
                             min_size=params.subgroup_min_size, n_boot=params.subgroup_n_boot,
-                            seed=seed)
+                            seed=seed, metric_columns=read)
 
 
 def endpoint_plots(frame: pd.DataFrame, y: Any, pooled: pd.DataFrame, endpoint: Endpoint,

@@ -7,8 +7,15 @@ import pytest
 from sksurv.metrics import concordance_index_censored, concordance_index_ipcw
 from sksurv.util import Surv
 
-from models.evaluation import harrell_c, roc_auc, uno_c
+from models.evaluation import concordance, harrell_c, roc_auc, uno_c
 from models.evaluation.concordance import risk_ranks, weighted_concordance
+
+
+@pytest.fixture(params=["pairwise", "sweep"])
+def path(request, monkeypatch):
+    """Run a test through the numpy pairwise path and through the numba sweep."""
+    monkeypatch.setattr(concordance, "PAIRWISE_MAX", 10**9 if request.param == "pairwise" else 0)
+    return request.param
 
 
 def _cohort(rng: np.random.Generator, n: int, ties: bool):
@@ -23,7 +30,7 @@ def _cohort(rng: np.random.Generator, n: int, ties: bool):
 
 @pytest.mark.parametrize("n", [2, 7, 60, 400, 2500])
 @pytest.mark.parametrize("ties", [False, True])
-def test_harrell_equals_sksurv(n, ties):
+def test_harrell_equals_sksurv(n, ties, path):
     rng = np.random.default_rng(n + 10 * ties)
     event, time, risk = _cohort(rng, n, ties)
     event[0] = True
@@ -34,7 +41,7 @@ def test_harrell_equals_sksurv(n, ties):
 
 @pytest.mark.parametrize("ties", [False, True])
 @pytest.mark.parametrize("tau", [None, 1.2])
-def test_uno_equals_sksurv(ties, tau):
+def test_uno_equals_sksurv(ties, tau, path):
     rng = np.random.default_rng(3)
     event, time, risk = _cohort(rng, 800, ties)
     y_test = Surv.from_arrays(event, time)
@@ -44,7 +51,7 @@ def test_uno_equals_sksurv(ties, tau):
     assert uno_c(y_train, y_test, risk, tau=tau) == pytest.approx(expected, abs=1e-12)
 
 
-def test_hand_case_counts_pairs_and_half_ties():
+def test_hand_case_counts_pairs_and_half_ties(path):
     # events at 1 and 2, censored at 2 (comparable with the event at 2) and at 3
     event = np.array([True, True, False, False])
     time = np.array([1.0, 2.0, 2.0, 3.0])
@@ -55,7 +62,7 @@ def test_hand_case_counts_pairs_and_half_ties():
     assert c == pytest.approx((3 + 0.5 + 1) / 5)
 
 
-def test_weights_scale_each_event():
+def test_weights_scale_each_event(path):
     event = np.array([True, True, False])
     time = np.array([1.0, 2.0, 3.0])
     risk = np.array([1.0, 2.0, 0.0])  # event@1 discordant with event@2, concordant with @3
@@ -63,7 +70,7 @@ def test_weights_scale_each_event():
     assert c == pytest.approx((1 * 1 + 3 * 1) / (1 * 2 + 3 * 1))
 
 
-def test_no_comparable_pair_raises():
+def test_no_comparable_pair_raises(path):
     with pytest.raises(ValueError, match="no comparable pairs"):
         weighted_concordance(np.array([False, True]), np.array([1.0, 2.0]), np.array([0.0, 1.0]))
 
