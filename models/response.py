@@ -111,6 +111,7 @@ class XGBBoosterModel(BaseEstimator):
             "min_child_weight": self.min_child_weight, "subsample": self.subsample,
             "colsample_bytree": self.colsample_bytree, "lambda": self.reg_lambda,
             "alpha": self.reg_alpha, "nthread": int(self.n_jobs), "seed": int(self.random_state),
+            "max_bin": int(getattr(self, "max_bin", 256)),
             "verbosity": 0, **self._extra_booster_params(),
         }
 
@@ -255,7 +256,7 @@ class XGBResponseClassifier(ClassifierMixin, XGBBoosterModel):
                  colsample_bytree: float = 0.8, reg_lambda: float = 1.0, reg_alpha: float = 0.0,
                  early_stopping_rounds: int | None = 30, validation_fraction: float = 0.2,
                  calibration: str = "platt", calibration_folds: int = 5, n_jobs: int = 1,
-                 random_state: int = 0, refit: bool = True) -> None:
+                 random_state: int = 0, refit: bool = True, max_bin: int = 256) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -271,6 +272,7 @@ class XGBResponseClassifier(ClassifierMixin, XGBBoosterModel):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.refit = refit
+        self.max_bin = max_bin
 
     def _labels(self, y: np.ndarray, rows: np.ndarray) -> dict[str, np.ndarray]:
         return {"label": y[rows]}

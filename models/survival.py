@@ -145,7 +145,8 @@ class _XGBSurvivalBase(XGBBoosterModel):
                  max_depth: int = 2, min_child_weight: float = 5.0, subsample: float = 0.8,
                  colsample_bytree: float = 0.8, reg_lambda: float = 1.0, reg_alpha: float = 0.0,
                  early_stopping_rounds: int | None = 30, validation_fraction: float = 0.2,
-                 n_jobs: int = 1, random_state: int = 0, refit: bool = True) -> None:
+                 n_jobs: int = 1, random_state: int = 0, refit: bool = True,
+                 max_bin: int = 256) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -159,6 +160,7 @@ class _XGBSurvivalBase(XGBBoosterModel):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.refit = refit
+        self.max_bin = max_bin
 
     def _strata(self, y: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         return y[1]
@@ -207,13 +209,13 @@ class XGBAFTSurvival(_XGBSurvivalBase):
                  colsample_bytree: float = 0.8, reg_lambda: float = 1.0, reg_alpha: float = 0.0,
                  early_stopping_rounds: int | None = 30, validation_fraction: float = 0.2,
                  distribution: str = "normal", sigma: float = 1.0, n_jobs: int = 1,
-                 random_state: int = 0, refit: bool = True) -> None:
+                 random_state: int = 0, refit: bool = True, max_bin: int = 256) -> None:
         super().__init__(
             n_estimators=n_estimators, learning_rate=learning_rate, max_depth=max_depth,
             min_child_weight=min_child_weight, subsample=subsample,
             colsample_bytree=colsample_bytree, reg_lambda=reg_lambda, reg_alpha=reg_alpha,
             early_stopping_rounds=early_stopping_rounds, validation_fraction=validation_fraction,
-            n_jobs=n_jobs, random_state=random_state, refit=refit)
+            n_jobs=n_jobs, random_state=random_state, refit=refit, max_bin=max_bin)
         self.distribution = distribution
         self.sigma = sigma
 

@@ -23,8 +23,10 @@ SMALL = {
         "n_jobs": 1,
         "candidates": {"binary": ["logistic", "xgb"], "survival": ["penalised_cox", "xgb_cox"]},
         "models": {
-            "logistic": {"params": {"C": 0.1}, "space": {"C": {"type": "float", "low": 0.01,
-                                                               "high": 1.0, "log": True}}},
+            # as params.yaml: therapy practically unpenalised, strong shrinkage elsewhere
+            "logistic": {"params": {"C": 0.02, "treatment_weight": 5.0}, "inner_folds": 3,
+                         "space": {"C": {"type": "float", "low": 0.003, "high": 0.3,
+                                         "log": True}}},
             "xgb": {"params": {"n_estimators": 60, "calibration_folds": 2},
                     "tuning_overrides": {"calibration": "none"},
                     "space": {"max_depth": {"type": "int", "low": 2, "high": 3}}},
