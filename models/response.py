@@ -354,6 +354,14 @@ class LinearModelMixin:
     treatment_prefix: str = "therapy__"
     treatment_weight: float = 1.0
 
+    def _set_shape(self, log_columns: tuple[str, ...], treatment_interactions: tuple[str, ...],
+                   treatment_prefix: str, treatment_weight: float) -> None:
+        """Store the shape parameters (tuples: ``tuple(t) is t``, so clone-safe)."""
+        self.log_columns = tuple(log_columns)
+        self.treatment_interactions = tuple(treatment_interactions)
+        self.treatment_prefix = treatment_prefix
+        self.treatment_weight = treatment_weight
+
     def transform_inputs(self, X: pd.DataFrame) -> pd.DataFrame:
         """Imputed, indicator-augmented, scaled design the coefficients apply to (no NaN)."""
         check_is_fitted(self, "coef_")
@@ -427,10 +435,7 @@ class LogisticResponseClassifier(ClassifierMixin, LinearModelMixin, BaseEstimato
         self.max_iter = max_iter
         self.penalty = penalty
         self.l1_ratio = l1_ratio
-        self.log_columns = tuple(log_columns)  # tuple(t) is t: clone-safe
-        self.treatment_interactions = tuple(treatment_interactions)
-        self.treatment_prefix = treatment_prefix
-        self.treatment_weight = treatment_weight
+        self._set_shape(log_columns, treatment_interactions, treatment_prefix, treatment_weight)
 
     def fit(self, X: pd.DataFrame, y: Any) -> LogisticResponseClassifier:
         """Fit preprocessing and the L2 logistic model; ``y`` is 0/1 without NaN."""

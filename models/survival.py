@@ -291,10 +291,7 @@ class PenalisedCoxSurvival(_CoxBaselineMixin, LinearModelMixin, BaseEstimator):
         self.method = method
         self.alpha = alpha
         self.l1_ratio = l1_ratio
-        self.log_columns = tuple(log_columns)  # tuple(t) is t: clone-safe
-        self.treatment_interactions = tuple(treatment_interactions)
-        self.treatment_prefix = treatment_prefix
-        self.treatment_weight = treatment_weight
+        self._set_shape(log_columns, treatment_interactions, treatment_prefix, treatment_weight)
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> PenalisedCoxSurvival:
         """Fit on the design and a :func:`make_surv` outcome."""
