@@ -174,6 +174,13 @@ class DesignMatrix:
 INTERACTION = "__x__"
 
 
+def _standardising(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and scales as ``StandardScaler`` (scale 1 for a constant column)."""
+    mean, spread = data.mean(axis=0), data.std(axis=0)
+    constant = spread <= 10 * np.finfo(np.float64).eps * np.abs(mean)
+    return mean, np.where(constant | (spread == 0), 1.0, spread)
+
+
 class LinearPreprocessor:
     """Log transforms, median imputation, missing indicators, interactions, standard scaling.
 
@@ -246,15 +253,11 @@ class LinearPreprocessor:
         self.indicator_columns_ = [self.input_columns_[i] for i in flagged]
         filled = np.where(missing, self.medians_[None, :], data)
         full = np.hstack([filled, missing[:, flagged].astype(np.float64)])
-        spread = full.std(axis=0)
-        self.mean_ = full.mean(axis=0)
-        self.scale_ = np.where(spread > 10 * np.finfo(np.float64).eps * np.abs(self.mean_)
-                               + 1e-300, spread, 1.0)
+        self.mean_, self.scale_ = _standardising(full)
         if self.interactions_:
-            products = self._products(filled)
-            spread = products.std(axis=0)
-            self.mean_ = np.concatenate([self.mean_, products.mean(axis=0)])
-            self.scale_ = np.concatenate([self.scale_, np.where(spread > 0, spread, 1.0)])
+            mean, scale = _standardising(self._products(filled))
+            self.mean_ = np.concatenate([self.mean_, mean])
+            self.scale_ = np.concatenate([self.scale_, scale])
         for column, weight in self.weights.items():  # output = weight x standardised value
             if column in present:
                 if not weight > 0:

@@ -111,7 +111,7 @@ class XGBBoosterModel(BaseEstimator):
             "min_child_weight": self.min_child_weight, "subsample": self.subsample,
             "colsample_bytree": self.colsample_bytree, "lambda": self.reg_lambda,
             "alpha": self.reg_alpha, "nthread": int(self.n_jobs), "seed": int(self.random_state),
-            "max_bin": int(getattr(self, "max_bin", 256)),
+            "max_bin": int(self.max_bin),
             "verbosity": 0, **self._extra_booster_params(),
         }
 
@@ -159,7 +159,7 @@ class XGBBoosterModel(BaseEstimator):
         self.feature_names_ = list(map(str, X.columns))
         early = self._early_stopped(X, y)
         self.n_rounds_ = int(self.n_estimators) if early is None else early.best_iteration + 1
-        if early is not None and not getattr(self, "refit", True):
+        if early is not None and not self.refit:
             self.booster_ = _named(early[: self.n_rounds_], X)
         else:
             self.booster_ = self._train(X, y, np.arange(len(X)), self.n_rounds_)
@@ -374,12 +374,11 @@ class LinearModelMixin:
 
     def _fit_preprocessor(self, X: pd.DataFrame) -> np.ndarray:
         X = check_design(X)
-        columns = list(map(str, X.columns))
+        self.feature_names_ = columns = list(map(str, X.columns))
         treatments = [c for c in columns if c.startswith(self.treatment_prefix)]
         pairs = [(t, c) for c in self.treatment_interactions if c in columns for t in treatments]
         weights = dict.fromkeys(treatments, float(self.treatment_weight))
         self.preprocessor_ = LinearPreprocessor(self.log_columns, pairs, weights).fit(X)
-        self.feature_names_ = list(map(str, X.columns))
         data = self.preprocessor_.transform(X).to_numpy(dtype=np.float64)
         self.background_mean_ = data.mean(axis=0)
         return data

@@ -126,6 +126,8 @@ def explain_frame(estimator: Any, X: pd.DataFrame) -> pd.DataFrame:
     """
     if isinstance(estimator, BoosterAdapter):
         return estimator.shap_values(X)
+    from models.explain import group_columns, linear_shap  # shap loads only when explaining
+
     Xd = design_frame(estimator, X)
     design = getattr(estimator, "design_", None)
     variable_of = dict(design.variable_of_) if design is not None else {}
@@ -138,8 +140,6 @@ def explain_frame(estimator: Any, X: pd.DataFrame) -> pd.DataFrame:
         contrib = estimator.booster_.predict(dm, pred_contribs=True).astype(np.float64)
         values, base = pd.DataFrame(contrib[:, :-1], columns=cols), contrib[:, -1]
     elif hasattr(estimator, "coef_"):
-        from models.explain import linear_shap
-
         res = linear_shap(estimator.coef_, estimator.intercept_,
                           estimator.transform_inputs(Xd), estimator.background_mean_)
         values = res.values.reset_index(drop=True)
@@ -149,8 +149,6 @@ def explain_frame(estimator: Any, X: pd.DataFrame) -> pd.DataFrame:
                             for c in values.columns if c.endswith("__missing")})
     else:
         raise SafeInputError("invalid request: this model cannot explain its predictions")
-    from models.explain import group_columns
-
     grouped = group_columns(values, variable_of)
     grouped.columns = [f"shap_{c}" for c in grouped.columns]
     return grouped.assign(shap_base=base).reset_index(drop=True)

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 FACTORIES = {
     "logistic": LogisticResponseClassifier,
-    "sparse_logistic": LogisticResponseClassifier,  # penalty: elasticnet in params.yaml
+    "sparse_logistic": LogisticResponseClassifier,  # penalty: l1 in params.yaml
     "xgb": XGBResponseClassifier,
     "penalised_cox": PenalisedCoxSurvival,
     "xgb_cox": XGBCoxSurvival,
