@@ -12,6 +12,7 @@ SIDE_EFFECT_LIBS = {"pipeline", "mlflow", "typer", "yaml", "dvc"}
 FORBIDDEN = {
     "features": SIDE_EFFECT_LIBS | {"models"},
     "models": SIDE_EFFECT_LIBS | {"features"},
+    "clinical": SIDE_EFFECT_LIBS | {"features", "models"},
 }
 
 

@@ -1,0 +1,38 @@
+"""The clinical vocabulary every package shares: therapies, sites, grades, endpoints.
+
+Plain data and pure functions. This package imports nothing of the project, so ``features``,
+``models`` and ``pipeline`` may all import it; it is the one home of each code and its words.
+"""
+
+from clinical.endpoints import ENDPOINTS, SURVIVAL_ENDPOINTS, Endpoint, endpoint
+from clinical.grades import WHO_GRADE_CUTPOINTS, WHO_GRADES, grade_from_ki67
+from clinical.therapies import (
+    INDEX_THERAPIES,
+    PRIOR_THERAPIES,
+    THERAPIES,
+    Therapy,
+    therapy,
+    therapy_colour,
+    therapy_label,
+)
+from clinical.sites import SITE_LABELS, SITES, site_label
+
+__all__ = [
+    "ENDPOINTS",
+    "INDEX_THERAPIES",
+    "PRIOR_THERAPIES",
+    "SITES",
+    "SITE_LABELS",
+    "SURVIVAL_ENDPOINTS",
+    "THERAPIES",
+    "WHO_GRADES",
+    "WHO_GRADE_CUTPOINTS",
+    "Endpoint",
+    "Therapy",
+    "endpoint",
+    "grade_from_ki67",
+    "site_label",
+    "therapy",
+    "therapy_colour",
+    "therapy_label",
+]

@@ -1,0 +1,61 @@
+"""The endpoints netoutcomes predicts: kind, columns, truth column, selection metric and words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One predicted endpoint.
+
+    Attributes:
+        name: Code in params, JSON and file names (``pfs``).
+        kind: ``binary`` or ``survival``.
+        target: Outcome column of the feature table (0/1 or follow-up months).
+        event: Event-indicator column (survival endpoints), else ``None``.
+        truth: Column of the simulator's true linear predictor (``data/truth``).
+        metric: Selection metric (``auc`` or ``c_index``).
+        scale: Scale of the model margin and of SHAP values (``log-odds`` / ``log-hazard``).
+        label: Clinical name (``Progression-free survival``).
+        short: Short name (``PFS``).
+        shap_unit: SHAP unit in words (``log-hazard of progression``).
+        higher_is_worse: True when a larger margin is unfavourable (a hazard).
+    """
+
+    name: str
+    kind: str
+    target: str
+    event: str | None
+    truth: str
+    metric: str
+    scale: str
+    label: str
+    short: str
+    shap_unit: str
+    higher_is_worse: bool
+
+    @property
+    def is_survival(self) -> bool:
+        return self.kind == "survival"
+
+
+ENDPOINTS: dict[str, Endpoint] = {
+    "response": Endpoint("response", "binary", "response", None, "p_response", "auc",
+                         "log-odds", "Objective response", "Response", "log-odds of response",
+                         False),
+    "pfs": Endpoint("pfs", "survival", "pfs_months", "pfs_event", "lp_pfs", "c_index",
+                    "log-hazard", "Progression-free survival", "PFS",
+                    "log-hazard of progression", True),
+    "os": Endpoint("os", "survival", "os_months", "os_event", "lp_os", "c_index", "log-hazard",
+                   "Overall survival", "OS", "log-hazard of death", True),
+}
+SURVIVAL_ENDPOINTS: tuple[str, ...] = tuple(n for n, e in ENDPOINTS.items() if e.is_survival)
+
+
+def endpoint(name: str) -> Endpoint:
+    """The endpoint of a code; ``KeyError`` naming the valid codes otherwise."""
+    try:
+        return ENDPOINTS[name]
+    except KeyError:
+        raise KeyError(f"unknown endpoint {name!r}; valid: {', '.join(ENDPOINTS)}") from None
