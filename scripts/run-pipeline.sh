@@ -2,7 +2,7 @@
 # Run the whole pipeline with DVC on the embedded synthetic default and say where the results are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -d .git ]; then
+if ! git rev-parse --git-dir >/dev/null 2>&1; then
   echo "!! not a git checkout: DVC needs git. Run 'git init' here first." >&2
   exit 1
 fi
