@@ -6,6 +6,7 @@ Plain data and pure functions. This package imports nothing of the project, so `
 
 from clinical.endpoints import ENDPOINTS, SURVIVAL_ENDPOINTS, Endpoint, endpoint
 from clinical.grades import WHO_GRADE_CUTPOINTS, WHO_GRADES, grade_from_ki67
+from clinical.sites import SITE_LABELS, SITES, site_label
 from clinical.therapies import (
     INDEX_THERAPIES,
     PRIOR_THERAPIES,
@@ -15,7 +16,6 @@ from clinical.therapies import (
     therapy_colour,
     therapy_label,
 )
-from clinical.sites import SITE_LABELS, SITES, site_label
 
 __all__ = [
     "ENDPOINTS",

@@ -5,26 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from clinical import PRIOR_THERAPIES, THERAPIES
 from features.index import KEYS, FeatureConfig, as_float, count_by, months_between
 
-PRIOR_CLASSES = (
-    "prrt_lu177",
-    "everolimus",
-    "sunitinib",
-    "ssa",
-    "chemotherapy",
-    "liver_directed",
-    "surgery",
-)
-PRIOR_FLAG_NAMES = {
-    "prrt_lu177": "prior_prrt",
-    "everolimus": "prior_everolimus",
-    "sunitinib": "prior_sunitinib",
-    "ssa": "prior_ssa",
-    "chemotherapy": "prior_chemotherapy",
-    "liver_directed": "prior_liver_directed",
-    "surgery": "prior_surgery",
-}
+PRIOR_CLASSES = PRIOR_THERAPIES
+PRIOR_FLAG_NAMES = {code: THERAPIES[code].prior_flag for code in PRIOR_THERAPIES}
 
 
 def compute_age_years(birth_year: pd.Series, index_date: pd.Series) -> pd.Series:

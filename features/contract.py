@@ -12,6 +12,9 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from clinical import SITES as CLINICAL_SITES
+from clinical import THERAPIES as CLINICAL_THERAPIES
+
 TABLES = ("patients", "pathology", "treatments", "labs", "imaging_studies", "lesions",
           "assessments")
 PATIENT_ID = "patient_id"
@@ -37,9 +40,8 @@ def _c(name, kind, description, nullable=False, lo=None, hi=None, allowed=()):
     return ColumnSpec(name, kind, description, nullable, lo, hi, tuple(allowed))
 
 
-SITES = ("small_intestine", "pancreas", "lung", "rectum", "stomach", "colon", "unknown", "other")
-THERAPIES = ("prrt_lu177", "everolimus", "sunitinib", "ssa", "chemotherapy", "liver_directed",
-             "surgery")
+SITES = CLINICAL_SITES
+THERAPIES = tuple(CLINICAL_THERAPIES)
 MODALITIES = ("sstr_pet", "fdg_pet", "ct", "mri")
 ORGANS = ("liver", "lymph_node", "bone", "lung", "peritoneum", "primary", "other")
 RECIST = ("CR", "PR", "SD", "PD", "NE")

@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clinical import SITES
 from features.clinical import PRIOR_FLAG_NAMES
 from features.imaging import ORGANS
 from features.index import FeatureConfig
 
 DICTIONARY_VERSION = 1
-PRIMARY_SITES = ["small_intestine", "pancreas", "lung", "rectum", "stomach", "colon", "unknown",
-                 "other"]
+PRIMARY_SITES = list(SITES)
 INF = None  # an open bound in ``range``
 
 _PT, _PA, _TX, _LB = ("patients",), ("pathology",), ("treatments",), ("labs",)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from clinical import INDEX_THERAPIES
+
 log = logging.getLogger(__name__)
 
 KEYS = ["patient_id", "line"]
@@ -25,7 +27,7 @@ DEFAULT_LOOKBACK_DAYS: dict[str, int | None] = {
     "pathology": None,
     "cga_series": 365,
 }
-DEFAULT_INDEX_THERAPIES = ("prrt_lu177", "everolimus", "sunitinib", "ssa", "chemotherapy")
+DEFAULT_INDEX_THERAPIES = INDEX_THERAPIES
 
 
 @dataclass(frozen=True)

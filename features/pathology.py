@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from clinical import grade_from_ki67 as _who_grade
 from features.index import KEYS, FeatureConfig, as_float, restrict_to_window
 
 MARKERS = ("sstr2_ihc", "egfr_ihc", "cmet_ihc", "igf1r_ihc", "daxx_atrx_loss")
-WHO_GRADES = ("G1", "G2", "G3")
 
 
 def grade_from_ki67(ki67: pd.Series) -> pd.Series:
@@ -20,12 +20,7 @@ def grade_from_ki67(ki67: pd.Series) -> pd.Series:
     Returns:
         ``G1``/``G2``/``G3`` as objects, None where Ki-67 is missing.
     """
-    values = as_float(ki67)
-    grade = np.full(len(values), None, dtype=object)
-    grade[values < 3.0] = "G1"
-    grade[(values >= 3.0) & (values <= 20.0)] = "G2"
-    grade[values > 20.0] = "G3"
-    return pd.Series(grade, index=ki67.index, dtype=object)
+    return pd.Series(_who_grade(as_float(ki67)), index=ki67.index, dtype=object)
 
 
 def derive_pathology_features(

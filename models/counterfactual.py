@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
+from clinical.therapies import PRRT_MIN_KRENNING, SUNITINIB_SITE
 from models.design import DesignMatrix, LinearPreprocessor
 
 __all__ = [
@@ -56,17 +57,17 @@ def default_eligibility(frame: pd.DataFrame, therapy: str) -> tuple[np.ndarray, 
     if therapy == "sunitinib":
         site = frame["primary_site"] if "primary_site" in frame.columns else pd.Series(
             [np.nan] * n, index=frame.index)
-        ok = site.astype(str).eq("pancreas").to_numpy() & site.notna().to_numpy()
+        ok = site.astype(str).eq(SUNITINIB_SITE).to_numpy() & site.notna().to_numpy()
         eligible &= ok
         reason[~ok] = "sunitinib only for pancreatic primaries"
     if therapy == "prrt_lu177":
         column = next((c for c in KRENNING_COLUMNS if c in frame.columns), None)
         if column is not None:
             score = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
-            ok = score >= 2
+            ok = score >= PRRT_MIN_KRENNING
             eligible &= ok
             reason[~ok] = np.where(np.isnan(score[~ok]), "SSTR uptake not documented",
-                                   "SSTR uptake below liver (Krenning < 2)")
+                                   f"SSTR uptake below liver (Krenning < {PRRT_MIN_KRENNING})")
     return eligible, reason
 
 

@@ -60,7 +60,10 @@ def test_unknown_ki67_has_no_grade():
 
 
 def test_endpoint_registry_columns():
-    assert ENDPOINTS["pfs"].target == "pfs_months" and ENDPOINTS["pfs"].event == "pfs_event"
-    assert ENDPOINTS["response"].kind == "binary" and ENDPOINTS["response"].event is None
-    assert ENDPOINTS["os"].truth == "lp_os" and ENDPOINTS["os"].higher_is_worse
+    assert ENDPOINTS["pfs"].target == "pfs_months"
+    assert ENDPOINTS["pfs"].event == "pfs_event"
+    assert ENDPOINTS["response"].kind == "binary"
+    assert ENDPOINTS["response"].event is None
+    assert ENDPOINTS["os"].truth == "lp_os"
+    assert ENDPOINTS["os"].higher_is_worse
     assert [e.metric for e in ENDPOINTS.values()] == ["auc", "c_index", "c_index"]
