@@ -176,6 +176,10 @@ def _truth(pt: pd.DataFrame, cf: pd.DataFrame, ids: np.ndarray) -> dict[str, pd.
             "therapy": pt["therapy"].to_numpy(),
             "lp_pfs": pt["lp_pfs"].to_numpy(),
             "lp_os": pt["lp_os"].to_numpy(),
+            # therapy-free prognostic log-hazards: the covariate part of lp_pfs / lp_os, for the
+            # true-risk-adjusted Cox that bounds what any model of observed outcomes can reach
+            "lp_pfs_prognostic": pt["lp_pfs_cov"].to_numpy(),
+            "lp_os_prognostic": pt["lp_os_cov"].to_numpy(),
             "p_response": pt["p_response"].to_numpy(),
             "true_pfs_months": pt["true_pfs_months"].to_numpy(),
             "true_os_months": pt["true_os_months"].to_numpy(),

@@ -303,7 +303,19 @@ def test_determinism(parameters, tmp_path):
         "sstr_density",
         "ki67_true",
         "hepatic_burden_true",
+        "lp_pfs_prognostic",
+        "lp_os_prognostic",
     } <= set(truth.columns)
+    # the prognostic part is therapy-free: the counterfactual log-hazards of one patient differ
+    # from it only by the therapy effect, and that of the received therapy is the truth's lp_pfs
+    cf = pd.read_csv(a["counterfactual"]).merge(
+        truth[["patient_id", "therapy", "lp_pfs", "lp_pfs_prognostic"]],
+        on="patient_id", suffixes=("", "_received"))
+    received = cf[cf["therapy"] == cf["therapy_received"]]
+    assert len(received) == len(truth)
+    np.testing.assert_allclose(received["lp_pfs"], received["lp_pfs_received"], atol=1e-9)
+    effect = (cf["lp_pfs"] - cf["lp_pfs_prognostic"]).groupby(cf["therapy"]).mean()
+    assert effect["ssa"] < 0.25 and effect["prrt_lu177"] < effect["ssa"] - 0.5
 
 
 def test_inputs_not_mutated_and_errors(parameters):
