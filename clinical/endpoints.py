@@ -21,6 +21,8 @@ class Endpoint:
         short: Short name (``PFS``).
         shap_unit: SHAP unit in words (``log-hazard of progression``).
         higher_is_worse: True when a larger margin is unfavourable (a hazard).
+        prognostic_truth: Column of the simulator's therapy-free prognostic log-hazard
+            (survival endpoints; for the true-risk-adjusted Cox), else ``None``.
     """
 
     name: str
@@ -34,6 +36,7 @@ class Endpoint:
     short: str
     shap_unit: str
     higher_is_worse: bool
+    prognostic_truth: str | None = None
 
     @property
     def is_survival(self) -> bool:
@@ -46,9 +49,9 @@ ENDPOINTS: dict[str, Endpoint] = {
                          False),
     "pfs": Endpoint("pfs", "survival", "pfs_months", "pfs_event", "lp_pfs", "c_index",
                     "log-hazard", "Progression-free survival", "PFS",
-                    "log-hazard of progression", True),
+                    "log-hazard of progression", True, "lp_pfs_prognostic"),
     "os": Endpoint("os", "survival", "os_months", "os_event", "lp_os", "c_index", "log-hazard",
-                   "Overall survival", "OS", "log-hazard of death", True),
+                   "Overall survival", "OS", "log-hazard of death", True, "lp_os_prognostic"),
 }
 SURVIVAL_ENDPOINTS: tuple[str, ...] = tuple(n for n, e in ENDPOINTS.items() if e.is_survival)
 

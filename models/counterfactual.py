@@ -28,6 +28,7 @@ __all__ = [
     "KRENNING_COLUMNS",
     "PositivityModel",
     "default_eligibility",
+    "cross_fitted_propensity",
     "fit_positivity",
     "predict_what_if",
 ]
@@ -159,6 +160,33 @@ def fit_positivity(frame: pd.DataFrame, design: DesignMatrix, *,
             full_coef[j], full_intercept[j] = coef[i], intercept[i]
     return PositivityModel(design, prep, tuple(levels), full_coef, full_intercept,
                            float(threshold))
+
+
+def cross_fitted_propensity(frame: pd.DataFrame, dictionary: dict[str, Any],
+                            folds: np.ndarray, *,
+                            threshold: float = DEFAULT_POSITIVITY_THRESHOLD) -> pd.DataFrame:
+    """Out-of-fold propensity of every therapy: fold ``k``'s rows scored by a model fitted on the
+    other folds (design and propensity both fitted there), so no row informs its own weight.
+
+    Args:
+        frame: Cohort rows with the received therapy.
+        dictionary: Feature dictionary (decides the design, names the treatment variable).
+        folds: Fold number of each row.
+
+    Returns:
+        One column per therapy level, rows as ``frame``, each row summing to 1.
+    """
+    folds = np.asarray(folds)
+    if folds.shape != (len(frame),):
+        raise ValueError(f"folds must give one fold per row ({len(frame)}), got {folds.shape}")
+    parts = []
+    for k in np.unique(folds):  # loop over folds
+        test = folds == k
+        train = frame.loc[~test]
+        design = DesignMatrix().fit(train, dictionary)
+        model = fit_positivity(train, design, threshold=threshold)
+        parts.append(model.predict_propensity(frame.loc[test]))
+    return pd.concat(parts).reindex(frame.index).fillna(0.0)
 
 
 def _predictions(model: Any, X: pd.DataFrame, horizons: Sequence[float]) -> pd.DataFrame:

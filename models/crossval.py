@@ -20,6 +20,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
 
+from models.counterfactual import predict_what_if
 from models.design import DesignMatrix
 from models.evaluation import harrell_c, roc_auc
 from models.tuning import tune
@@ -71,6 +72,9 @@ class CVResult:
     predictions: pd.DataFrame  # candidate, repeat, fold, row, score (+ p / surv_<h>)
     fold_scores: pd.DataFrame  # candidate, repeat, fold, score
     tuned: dict[str, list[dict[str, Any]]]  # candidate -> tuned params per outer fold
+    #: Out-of-fold what-if of the first repeat: every test row scored under every candidate
+    #: therapy by the fold's model (candidate, fold, row, therapy, eligible, predictions...).
+    what_if: pd.DataFrame | None = None
 
 
 def score(kind: str, model: Any, X: pd.DataFrame, y: Any) -> float:
@@ -158,7 +162,8 @@ def _run_fold(
     horizons: Sequence[float],
     tuning: TuningConfig,
     seed: int,
-) -> tuple[pd.DataFrame, float, dict[str, Any]]:
+    therapies: Sequence[str] = (),
+) -> tuple[pd.DataFrame, float, dict[str, Any], pd.DataFrame | None]:
     split_no, repeat, train, test = task
     design = DesignMatrix().fit(frame.iloc[train], dictionary)
     X_train = design.transform(frame.iloc[train])
@@ -171,7 +176,16 @@ def _run_fold(
     preds.insert(0, "fold", split_no)
     preds.insert(0, "repeat", repeat)
     preds.insert(0, "candidate", candidate.name)
-    return preds, score(kind, model, X_test, _subset(y, test)), params
+    what_if = None
+    known = design.levels_.get(design.treatment_, []) if design.treatment_ else []
+    therapies = [t for t in therapies if t in known]  # a fold may lack a rare therapy
+    if therapies and repeat == 0:
+        what_if = predict_what_if(model, design, frame.iloc[test], therapies, horizons=horizons)
+        what_if["row"] = test[what_if["row"].to_numpy()]
+        what_if.insert(0, "fold", split_no)
+        what_if.insert(0, "candidate", candidate.name)
+        what_if = what_if.drop(columns=["propensity", "positivity_note"])
+    return preds, score(kind, model, X_test, _subset(y, test)), params, what_if
 
 
 def cross_validate(
@@ -188,6 +202,7 @@ def cross_validate(
     seed: int = 0,
     n_jobs: int = 1,
     progress: Callable[[int], None] | None = None,
+    therapies: Sequence[str] = (),
 ) -> CVResult:
     """Nested CV of every candidate on the same outer ``splits``.
 
@@ -203,6 +218,7 @@ def cross_validate(
         seed: Base seed (fold ``k`` tunes with ``seed + k``).
         n_jobs: Parallel worker processes.
         progress: Called with the number of finished fits (for a progress bar).
+        therapies: Candidate therapies of the out-of-fold what-if (first repeat); empty = none.
     """
     if kind not in ("binary", "survival"):
         raise ValueError(f"kind must be 'binary' or 'survival', got {kind!r}")
@@ -212,7 +228,8 @@ def cross_validate(
     runner = Parallel(n_jobs=n_jobs, return_as="generator")
     outputs = []
     for out in runner(
-        delayed(_run_fold)(t, c, kind, frame, dictionary, y, horizons, tuning, seed) for c, t in jobs
+        delayed(_run_fold)(t, c, kind, frame, dictionary, y, horizons, tuning, seed, therapies)
+        for c, t in jobs
     ):
         outputs.append(out)
         if progress is not None:
@@ -227,7 +244,9 @@ def cross_validate(
     tuned: dict[str, list[dict[str, Any]]] = {}
     for (c, _), o in zip(jobs, outputs, strict=True):
         tuned.setdefault(c.name, []).append(o[2])
-    return CVResult(predictions=predictions, fold_scores=fold_scores, tuned=tuned)
+    what_if = [o[3] for o in outputs if o[3] is not None]
+    return CVResult(predictions=predictions, fold_scores=fold_scores, tuned=tuned,
+                    what_if=pd.concat(what_if, ignore_index=True) if what_if else None)
 
 
 def select(fold_scores: pd.DataFrame, order: Sequence[str], *, one_se: bool = False) -> str:

@@ -79,6 +79,22 @@ class TrainParams(_Section):
     models: dict[str, ModelSpec] = Field(default_factory=dict)
 
 
+class BenefitParams(_Section):
+    """Treatment-benefit evaluation (``evaluate.benefit``): pairs vs the reference therapy."""
+
+    enabled: bool = True
+    reference: str = "ssa"                       # every candidate therapy is compared with it
+    horizons_months: list[float] = Field(default_factory=lambda: [12.0, 24.0])
+    min_patients_per_arm: int = Field(30, ge=2)  # a pair needs this many on each therapy
+    n_boot: int = Field(100, ge=0)               # bootstrap resamples of c-for-benefit etc.
+    n_groups: int = Field(5, ge=2)               # calibration-for-benefit quantile groups
+    matching: Literal["benefit", "covariates"] = "benefit"
+    positivity_threshold: float = Field(0.05, gt=0, lt=1)
+    propensity_clip: float = Field(0.01, gt=0, lt=0.5)
+    randomised: bool = False                     # true: also the unadjusted randomised estimate
+    plots: bool = True
+
+
 class EvaluateParams(_Section):
     bootstrap_below_n: int = Field(500, ge=0)  # smaller cohorts: bootstrap optimism correction
     n_boot: int = Field(200, ge=1)
@@ -91,6 +107,7 @@ class EvaluateParams(_Section):
     )
     subgroup_min_size: int = 30
     subgroup_n_boot: int = 100
+    benefit: BenefitParams = Field(default_factory=BenefitParams)
 
 
 class Params(BaseModel):

@@ -15,11 +15,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
+from clinical.therapies import therapy_colour, therapy_label
 from models.evaluation._checks import _check_binary, _check_probability, _check_score
 from models.evaluation.calibration import calibration_curve
 
 __all__ = [
     "calibration_points",
+    "plot_benefit_calibration",
+    "plot_overlap",
     "plot_calibration",
     "plot_decision_curve",
     "plot_km_by_risk_group",
@@ -192,3 +195,61 @@ def write_dvc_plot_csv(table: pd.DataFrame, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False)
     return path
+
+
+def plot_benefit_calibration(tables: dict[str, pd.DataFrame], path: str | Path, *,
+                             reference: str, outcome: str, title: str = "") -> Path:
+    """Observed vs predicted benefit by group, one panel per candidate therapy vs ``reference``.
+
+    Args:
+        tables: Therapy code -> ``calibration_for_benefit`` table (``predicted``, ``observed``,
+            ``lo``, ``hi``).
+        outcome: What the benefit is a difference of, in words (axis labels).
+    """
+    if not tables:
+        raise ValueError("no therapy pair to plot")
+    k = len(tables)
+    fig = Figure(figsize=(3.6 * k, 3.8), dpi=100)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, k, squeeze=False)[0]
+    for ax, (code, table) in zip(axes, tables.items(), strict=True):
+        _require(table, ["predicted", "observed", "lo", "hi"], f"benefit table of {code}")
+        lo = float(np.nanmin(table[["predicted", "observed", "lo"]].to_numpy()))
+        hi = float(np.nanmax(table[["predicted", "observed", "hi"]].to_numpy()))
+        pad = 0.05 * max(hi - lo, 1e-3)
+        ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], ls="--", color="grey", label="ideal")
+        ax.axhline(0, color="lightgrey", lw=0.8)
+        err = np.vstack([table["observed"] - table["lo"], table["hi"] - table["observed"]])
+        ax.errorbar(table["predicted"], table["observed"], yerr=np.clip(err, 0, None), fmt="o",
+                    color=therapy_colour(code), capsize=3, label="groups (95% bootstrap)")
+        ax.set_title(f"{therapy_label(code, short=True)} vs {therapy_label(reference, short=True)}",
+                     fontsize=10)
+        ax.set_xlabel(f"Predicted benefit ({outcome})", fontsize=8)
+        ax.set_ylabel(f"Observed benefit ({outcome})", fontsize=8)
+    axes[0].legend(loc="upper left", fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return _save(fig, path)
+
+
+def plot_overlap(propensity: pd.DataFrame, received, path: str | Path, *,
+                 threshold: float) -> Path:
+    """Propensity of each therapy among those who received it and among those who did not."""
+    received = np.asarray(received, dtype=object)
+    k = propensity.shape[1]
+    fig = Figure(figsize=(3.0 * k, 3.2), dpi=100)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, k, squeeze=False)[0]
+    bins = np.linspace(0, 1, 21)
+    for ax, code in zip(axes, propensity.columns, strict=True):
+        p = propensity[code].to_numpy(dtype=float)
+        got = received == code
+        ax.hist(p[~got], bins=bins, color="lightgrey", label="other therapy", density=True)
+        ax.hist(p[got], bins=bins, color=therapy_colour(code), alpha=0.7,
+                label=f"received (n={int(got.sum())})", density=True)
+        ax.axvline(threshold, color="black", ls=":", lw=1)
+        ax.set_title(therapy_label(code, short=True), fontsize=10)
+        ax.set_xlabel("Propensity (probability of this therapy)", fontsize=8)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("Density of patients", fontsize=8)
+    return _save(fig, path)

@@ -17,6 +17,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from clinical.endpoints import endpoint as clinical_endpoint
 from models.crossval import Candidate, fit_candidate
 from models.design import DesignMatrix
 from models.evaluation import harrell_c, optimism_corrected, roc_auc
@@ -25,6 +26,14 @@ from pipeline import tracking
 from pipeline.io import read_json, write_json
 from pipeline.params import EvaluateParams, TrainParams
 from pipeline.secrets import load_pseudonym_key
+from pipeline.stages.evaluate_benefit import (
+    WHAT_IF_FILE,
+    cohort_propensity,
+    endpoint_benefit,
+    headline,
+    plot_benefit,
+    plot_cohort_overlap,
+)
 from pipeline.stages.evaluate_plots import endpoint_plots
 from pipeline.stages.train import ENDPOINTS, Endpoint, candidates_for, endpoint_rows, outcome
 from pipeline.truth import pseudonymise_truth, truth_scores
@@ -72,8 +81,10 @@ def evaluate_endpoint(
     params: EvaluateParams,
     truth: pd.DataFrame | None,
     seed: int,
+    counterfactual: pd.DataFrame | None = None,
+    propensity: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Metrics (with intervals), oracle ratio, subgroups and plots of one endpoint."""
+    """Metrics (with intervals), oracle ratio, subgroups, benefit and plots of one endpoint."""
     selection = read_json(models_dir / endpoint.name / "selection.json")
     preds = pd.read_parquet(models_dir / endpoint.name / "cv_predictions.parquet")
     frame = endpoint_rows(cohort, endpoint)
@@ -103,6 +114,15 @@ def evaluate_endpoint(
         out["validation"] = f"bootstrap optimism correction ({params.n_boot} resamples)"
     pooled = preds[(preds["candidate"] == selected) & (preds["repeat"] == 0)].sort_values("row")
     out["subgroups"] = endpoint_plots(frame, y, pooled, endpoint, plots_dir, params, seed)
+    what_if_file = models_dir / endpoint.name / WHAT_IF_FILE
+    if propensity is not None and what_if_file.exists():
+        words = clinical_endpoint(endpoint.name)
+        out["benefit"] = endpoint_benefit(frame, y, words, pd.read_parquet(what_if_file),
+                                          propensity, params.benefit, seed,
+                                          counterfactual=counterfactual, truth=truth)
+        if params.benefit.plots:
+            plot_benefit(out["benefit"], plots_dir / endpoint.name, words,
+                         params.benefit.reference)
     return out
 
 
@@ -125,9 +145,12 @@ def _log_to_mlflow(metrics: dict, plots_dir: Path, tracking_file: Path) -> None:
                              f"boot_{metric}_hi": s["hi"]})
             if "oracle" in block:
                 flat["oracle_ratio"] = block["oracle"]["ratio"]["mean"]
+            flat.update(headline(block.get("benefit", {})))
             mlflow.log_metrics({k: float(v) for k, v in flat.items() if v is not None
                                 and np.isfinite(v)})
             mlflow.log_artifacts(str(plots_dir / name), artifact_path="plots")
+            if (plots_dir / "benefit_overlap.png").exists():
+                mlflow.log_artifact(str(plots_dir / "benefit_overlap.png"), artifact_path="plots")
             mlflow.log_dict(block, "metrics.json")
 
 
@@ -144,13 +167,21 @@ def run(
     """Evaluate every trained endpoint; write ``metrics.json`` and the plots."""
     cohort = pd.read_parquet(models_dir / "development.parquet")  # the rows train used
     dictionary = read_json(features_file.parent / "dictionary.json")
-    truth = None
+    truth = counterfactual = None
     if truth_dir is not None and (truth_dir / "truth.csv").exists():
         key, _ = load_pseudonym_key()
         truth = pseudonymise_truth(pd.read_csv(truth_dir / "truth.csv"), key)
+        if (truth_dir / "counterfactual.csv").exists():
+            counterfactual = pseudonymise_truth(pd.read_csv(truth_dir / "counterfactual.csv"), key)
+    propensity = None
+    if params.benefit.enabled and "therapy" in cohort.columns:
+        propensity = cohort_propensity(cohort, dictionary, params.benefit, seed)
+        if params.benefit.plots:
+            plot_cohort_overlap(propensity, cohort, plots_dir / "benefit_overlap.png",
+                                params.benefit)
     metrics = {
         name: evaluate_endpoint(cohort, dictionary, ENDPOINTS[name], models_dir, plots_dir,
-                                train, params, truth, seed)
+                                train, params, truth, seed, counterfactual, propensity)
         for name in train.endpoints
     }
     write_json(metrics, metrics_file)

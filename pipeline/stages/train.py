@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from clinical.therapies import INDEX_THERAPIES
 from models import (
     LogisticResponseClassifier,
     PenalisedCoxSurvival,
@@ -131,7 +132,7 @@ def train_endpoint(
     cv = cross_validate(
         cands, frame, dictionary, y, splits, kind=endpoint.kind, n_splits=params.cv.n_splits,
         horizons=survival_grid(params.horizons_months), tuning=_tuning(params), seed=seed, n_jobs=params.n_jobs,
-        progress=lambda k: progress.advance(task, k),
+        progress=lambda k: progress.advance(task, k), therapies=INDEX_THERAPIES,
     )
     selected = select(cv.fold_scores, [c.name for c in cands], one_se=params.one_se)
     chosen = next(c for c in cands if c.name == selected)
@@ -143,6 +144,10 @@ def train_endpoint(
     keys = frame[["patient_id", "line"]].reset_index(names="row")
     preds = cv.predictions.merge(keys, on="row", how="left", validate="many_to_one")
     write_parquet(preds, out_dir / "cv_predictions.parquet")
+    if cv.what_if is not None:  # the selected model's out-of-fold what-if, for the benefit metrics
+        what_if = cv.what_if[cv.what_if["candidate"] == selected].drop(columns="candidate")
+        what_if = what_if.merge(keys, on="row", how="left", validate="many_to_one")
+        write_parquet(what_if.reset_index(drop=True), out_dir / "cv_what_if.parquet")
     summary = {
         "endpoint": endpoint.name,
         "kind": endpoint.kind,

@@ -201,7 +201,9 @@ def test_policy_value_by_hand():
     assert result["ipw"]["value"] == pytest.approx(2 / (2 + 4 / 3 + 1.25))
     mu = pd.DataFrame({"a": [0.6, 0.5, 0.5, 0.2], "b": [0.4, 0.1, 0.9, 0.3]})
     dr = policy_value(["a", "b", "a", "a"], received, prop, good, predicted=mu)["dr"]
-    hand = np.mean([0.6 + 2 * (1 - 0.6), 0.1 + (4 / 3) * (0 - 0.1), 0.5, 0.2 + 1.25 * (0 - 0.2)])
+    wbar = (2 + 4 / 3 + 0 + 1.25) / 4  # augmentation weights are self-normalised
+    hand = np.mean([0.6 + 2 / wbar * (1 - 0.6), 0.1 + (4 / 3) / wbar * (0 - 0.1), 0.5,
+                    0.2 + 1.25 / wbar * (0 - 0.2)])
     assert dr["value"] == pytest.approx(hand)
     with pytest.raises(ValueError, match="no propensity column"):
         policy_value(["c"] * 4, received, prop, good)
