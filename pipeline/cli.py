@@ -223,7 +223,7 @@ def explain(
 
     if (patient is None) == (not cohort):
         raise typer.BadParameter("give exactly one of --patient ID or --cohort")
-    defaults = stage.ExplainDefaults.from_params(load_params(params).explain)
+    defaults = load_params(params).explain
     if patient is not None:
         target = out or CAT.patients_report_dir / f"{patient}.html"
         stage.explain_patient(patient, features_file, models, metrics, target,
@@ -254,10 +254,10 @@ def _register_mlops_commands() -> None:
     from pipeline.cli_mlops import promote, serve
     from pipeline.cli_mlops import register as register_model
 
-    app.command()(promote)
-    app.command()(serve)
-    app.command("register-model")(register_model)  # one saved model folder, by hand
-    app.command("evaluate-flat")(evaluate_flat)
+    app.command()(friendly(promote))
+    app.command()(friendly(serve))
+    app.command("register-model")(friendly(register_model))  # one saved model folder, by hand
+    app.command("evaluate-flat")(evaluate_flat)  # reports its own input errors
 
 
 _register_mlops_commands()
