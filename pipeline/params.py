@@ -13,10 +13,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import inspect
 import os
 import sys
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import (
@@ -336,6 +337,30 @@ def _validation_error(file: Path, err: ValidationError) -> ParamsError:
         problems.append(f"'{dotted}': {message}" if dotted else message)
     return ParamsError(file, problem="; ".join(problems),
                        fix="correct the value (types and ranges: pipeline/params.py)")
+
+
+def check_model_arguments(train: TrainParams, factories: Mapping[str, Callable[..., Any]],
+                          file: Path | str = DEFAULT_PARAMS) -> None:
+    """Model families and estimator arguments of ``train.models`` against the estimators.
+
+    The tree leaves ``train.models.<family>.params`` open (its keys are the estimator's own
+    arguments); the commands that build estimators (train, evaluate, evaluate-flat) call this
+    with their factories so a misspelt family or argument stops them before any fit.
+
+    Raises:
+        ParamsError: naming the dotted key and the nearest valid one.
+    """
+    found: list[tuple[str, list[str]]] = []
+    for family, spec in train.models.items():
+        if family not in factories:
+            found.append((f"train.models.{family}", list(factories)))
+            continue
+        accepted = list(inspect.signature(factories[family]).parameters)
+        for part in ("params", "space", "tuning_overrides"):
+            found += [(f"train.models.{family}.{part}.{key}", accepted)
+                      for key in getattr(spec, part) if key not in accepted]
+    if found:
+        raise _unknown_key_error(Path(file), found)
 
 
 # --- files, overlay, loader -----------------------------------------------------------------

@@ -14,6 +14,7 @@ from pipeline.params import (
     ExplainParams,
     Params,
     ParamsError,
+    check_model_arguments,
     load_params,
     unknown_keys,
 )
@@ -226,3 +227,54 @@ def test_missing_params_file_stops_a_command(tmp_path, monkeypatch, command):
     assert result.exit_code == 2, result.output
     assert "absent.yaml: params file not found" in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+# --- estimator arguments: checked by the commands that build estimators ----------------------
+
+def _train_with(family: str, part: str, key: str):
+    """The shipped ``train`` params with ``key`` added to ``train.models.<family>.<part>``."""
+    tree = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    tree["train"]["models"][family][part][key] = 1
+    return Params.model_validate(tree).train
+
+
+@pytest.mark.parametrize(("family", "part", "key", "suggested"), [
+    ("xgb", "params", "max_bnn", "max_bin"),
+    ("xgb_cox", "space", "learning_rte", "learning_rate"),
+    ("xgb", "tuning_overrides", "calibraton", "calibration"),
+])
+def test_misspelt_estimator_argument_is_an_error(family, part, key, suggested):
+    from pipeline.stages.train import FACTORIES
+
+    train = _train_with(family, part, key)
+    with pytest.raises(ParamsError) as info:
+        check_model_arguments(train, FACTORIES, "params.yaml")
+    dotted = f"train.models.{family}.{part}"
+    assert f"unknown key '{dotted}.{key}' (did you mean '{dotted}.{suggested}'?)" in str(info.value)
+
+
+def test_unknown_model_family_is_an_error():
+    from pipeline.stages.train import FACTORIES
+
+    tree = {"train": {"models": {**BASE["train"]["models"], "sprase_logistic": {}}}}
+    with pytest.raises(ParamsError, match=r"'train.models.sprase_logistic' \(did you mean "
+                                          r"'train.models.sparse_logistic'\?\)"):
+        check_model_arguments(Params.model_validate(tree).train, FACTORIES)
+
+
+def test_shipped_estimator_arguments_are_accepted():
+    from pipeline.stages.train import FACTORIES
+
+    check_model_arguments(load_params(ROOT / "params.yaml").train, FACTORIES)
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "evaluate-flat"])
+def test_misspelt_estimator_argument_stops_the_commands_that_fit(tmp_path, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    tree = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    tree["train"]["models"]["xgb_cox"]["params"]["max_bnn"] = 64
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tree), encoding="utf-8")
+    result = CliRunner().invoke(app, [command, *COMMAND_ARGS[command], "--params", "params.yaml"])
+    assert result.exit_code == 2, result.output
+    assert ("unknown key 'train.models.xgb_cox.params.max_bnn' (did you mean "
+            "'train.models.xgb_cox.params.max_bin'?)") in " ".join(result.output.split())
