@@ -326,15 +326,32 @@ def _unknown_key_error(file: Path, found: list[tuple[str, list[str]]]) -> Params
         fix=f"correct or remove it; valid keys at {level}: {', '.join(map(str, valid))}")
 
 
-def _validation_error(file: Path, err: ValidationError) -> ParamsError:
+def _clean_loc(tree: Any, loc: Sequence[Any]) -> tuple[str, bool]:
+    """Dotted path of an error location; union member tags (not keys of the data) are dropped.
+
+    Returns the path and whether the location ended on such a tag (a union member's own error).
+    """
+    dotted, node, tagged = "", tree, False
+    for part in loc:
+        present = (isinstance(node, Mapping) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node))
+        tagged = not present
+        if present:
+            dotted, node = _join(dotted, part), node[part]
+    return dotted, tagged
+
+
+def _validation_error(file: Path | str, err: ValidationError, tree: Any) -> ParamsError:
+    located = [(*_clean_loc(tree, e["loc"]), e["msg"].removeprefix("Value error, "))
+               for e in err.errors()]
+    deeper = {dotted for dotted, tagged, _ in located if not tagged}
     problems = []
-    for e in err.errors():
-        loc = [part for part in e["loc"] if part != "[key]"]
-        dotted = ""
-        for part in loc:
-            dotted = _join(dotted, part)
-        message = e["msg"].removeprefix("Value error, ")
-        problems.append(f"'{dotted}': {message}" if dotted else message)
+    for dotted, tagged, message in located:
+        if tagged and any(d.startswith(f"{dotted}.") for d in deeper):
+            continue  # another member of the union fits the shape; its error is the one
+        text = f"'{dotted}': {message}" if dotted else message
+        if text not in problems:
+            problems.append(text)
     return ParamsError(file, problem="; ".join(problems),
                        fix="correct the value (types and ranges: pipeline/params.py)")
 
@@ -448,7 +465,8 @@ def load_params(path: Path | str = DEFAULT_PARAMS, overlay: Path | str | None = 
     try:
         return Params.model_validate(tree)
     except ValidationError as err:
-        raise _validation_error(f"{path} + {overlay}" if overlay else Path(path), err) from None
+        named = f"{path} + {overlay}" if overlay else Path(path)
+        raise _validation_error(named, err, tree) from None
 
 
 def load_yaml(path: Path | str) -> dict[str, Any]:

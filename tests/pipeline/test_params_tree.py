@@ -115,10 +115,16 @@ def test_wrong_value_names_the_dotted_key(tmp_path):
     tree = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     tree["train"]["cv"]["n_splits"] = 1
     tree["explain"]["cohort_endpoint"] = "dfs"
+    tree["train"]["models"]["xgb"]["space"]["max_depth"]["type"] = "integer"
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(tree), encoding="utf-8")
     message = str(pytest.raises(ParamsError, load_params, path).value)
     assert "'train.cv.n_splits': Input should be greater than or equal to 2" in message
+    # a search range, not the constants a space entry may also be: one message, no type tags
+    assert ("'train.models.xgb.space.max_depth.type': Input should be 'int', 'float' or "
+            "'categorical'") in message
+    assert "valid boolean" not in message
+    assert "SearchRange" not in message
     assert "'explain': explain.cohort_endpoint must be one of ['os', 'pfs', 'response']" in message
 
 
