@@ -4,13 +4,15 @@ Usage: ``.venv/bin/python benchmarks/bench_large_cohort.py [--n-patients 5000] [
 
 The project's tracked files (``git ls-files``, so nothing under ``data/`` beyond what git
 tracks, plus the working-tree version of ``params-large.yaml`` and this script) are copied into
-a fresh temporary directory, which is made a git repository (DVC needs one);
-``params-large.yaml`` is put in place as ``params.yaml`` (``--n-patients`` overrides
-``simulate.n_patients`` for a quick smoke run) and ``dvc repro`` runs there with
-``MLFLOW_TRACKING_URI=sqlite:///mlflow.db``. Printed: total wall time, wall time per stage (from
-the ``Running stage 'x'`` lines DVC streams), peak memory of the whole process tree (sum of the
-RSS of ``dvc`` and all its descendants, sampled every 0.2 s) and the validated metrics of
-``reports/metrics.json``. Exits non-zero when the run fails.
+a fresh temporary directory, which is made a git repository (DVC needs one). ``params.yaml`` is
+copied as it is; the large-cohort overlay (``--overlay``, default ``params-large.yaml``; none
+with ``--no-overlay``) is written there as ``bench-overlay.yaml`` (``--n-patients`` overrides
+``simulate.n_patients`` in it, for a quick smoke run) and named by ``NETOUTCOMES_PARAMS_OVERLAY``,
+so every stage reads the merged tree (``python -m pipeline.params --merged``). ``dvc repro
+--force`` runs there with ``MLFLOW_TRACKING_URI=sqlite:///mlflow.db``. Printed: total wall time,
+wall time per stage (from the ``Running stage 'x'`` lines DVC streams), peak memory of the whole
+process tree (sum of the RSS of ``dvc`` and all its descendants, sampled every 0.2 s) and the
+validated metrics of ``reports/metrics.json``. Exits non-zero when the run fails.
 """
 
 from __future__ import annotations
@@ -30,13 +32,29 @@ from pathlib import Path
 import psutil
 import yaml
 
+from pipeline.params import OVERLAY_ENV, deep_merge, read_tree
+
 ROOT = Path(__file__).resolve().parents[1]
 STAGE_RE = re.compile(r"Running stage '([^']+)'")
 GIB = 1024**3
 
 
-def copy_project(dest: Path, params_file: Path, n_patients: int | None) -> None:
-    """Copy the tracked files of the project into ``dest`` and commit them in a new git repo."""
+OVERLAY_FILE = "bench-overlay.yaml"  # in the copy, named by NETOUTCOMES_PARAMS_OVERLAY
+
+
+def overlay_tree(overlay: Path | None, n_patients: int | None) -> dict | None:
+    """The overlay the copy runs with: ``overlay`` with ``simulate.n_patients`` set, or None."""
+    tree = read_tree(overlay) if overlay is not None else {}
+    if n_patients is not None:
+        tree.setdefault("simulate", {})["n_patients"] = int(n_patients)
+    return tree or None
+
+
+def copy_project(dest: Path, overlay: dict | None) -> Path | None:
+    """Copy the tracked files of the project into ``dest`` and commit them in a new git repo.
+
+    Returns the overlay file written in the copy (None: the copy runs on ``params.yaml`` alone).
+    """
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
                             check=True).stdout.decode().split("\0")
     extra = ["params-large.yaml", "benchmarks/bench_large_cohort.py"]
@@ -47,18 +65,17 @@ def copy_project(dest: Path, params_file: Path, n_patients: int | None) -> None:
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, target)
-    params = yaml.safe_load(params_file.read_text(encoding="utf-8"))
-    text = params_file.read_text(encoding="utf-8")
-    if n_patients is not None:
-        params["simulate"]["n_patients"] = int(n_patients)
-        text = yaml.safe_dump(params, sort_keys=False)
-    (dest / "params.yaml").write_text(text, encoding="utf-8")
+    overlay_file = None
+    if overlay is not None:
+        overlay_file = dest / OVERLAY_FILE
+        overlay_file.write_text(yaml.safe_dump(overlay, sort_keys=False), encoding="utf-8")
     git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
     subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
     subprocess.run([*git, "add", "-A"], cwd=dest, check=True)
     subprocess.run([*git, "commit", "-qm", "bench"], cwd=dest, check=True)
     if not (dest / ".dvc").is_dir():
         subprocess.run(["dvc", "init", "-q"], cwd=dest, check=True)
+    return overlay_file
 
 
 def _tree_rss(proc: psutil.Process) -> int:
@@ -76,10 +93,11 @@ def _tree_rss(proc: psutil.Process) -> int:
 
 
 def run_repro(workdir: Path, env: dict[str, str], log_file: Path) -> dict:
-    """Run ``dvc repro`` in ``workdir``; stream its output; return timings and peak memory."""
+    """Run ``dvc repro --force`` in ``workdir``; stream its output; return timings, peak memory."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(["dvc", "repro"], cwd=workdir, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    # --force: DVC hashes params.yaml only, not the overlay
+    proc = subprocess.Popen(["dvc", "repro", "--force"], cwd=workdir, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     ps = psutil.Process(proc.pid)
     peak = {"rss": 0, "at": 0.0}
     done = threading.Event()
@@ -144,7 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-patients", type=int, default=None,
                     help="override simulate.n_patients (e.g. 5000 for a smoke run)")
-    ap.add_argument("--params", type=Path, default=ROOT / "params-large.yaml")
+    ap.add_argument("--overlay", type=Path, default=ROOT / "params-large.yaml",
+                    help="params overlay merged over params.yaml (default: params-large.yaml)")
+    ap.add_argument("--no-overlay", action="store_true",
+                    help="run on params.yaml alone (the default 1,000-patient run)")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="run here (must not exist) instead of a fresh temp directory")
     ap.add_argument("--keep", action="store_true", help="keep the temp directory")
@@ -165,11 +186,18 @@ def main(argv: list[str] | None = None) -> int:
     # copy first on the path so the stages run the copied code (the one DVC hashed)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(workdir), env.get("PYTHONPATH")) if p)
     os.environ["PATH"] = env["PATH"]  # so the `dvc init` of copy_project finds the venv's dvc
-    n_desc = args.n_patients or yaml.safe_load(args.params.read_text())["simulate"]["n_patients"]
-    print(f"bench_large_cohort: {n_desc} patients, params {args.params.name}, dir {workdir}")
+    overlay = overlay_tree(None if args.no_overlay else args.overlay, args.n_patients)
+    n_desc = deep_merge(read_tree(ROOT / "params.yaml"), overlay or {},
+                        overlay_file=OVERLAY_FILE)["simulate"]["n_patients"]
+    name = "params.yaml" if args.no_overlay else f"params.yaml + {args.overlay.name}"
+    print(f"bench_large_cohort: {n_desc} patients, params {name}, dir {workdir}")
     print(f"cores: {os.cpu_count()}, memory: {psutil.virtual_memory().total / GIB:.1f} GiB")
     try:
-        copy_project(workdir, args.params, args.n_patients)
+        overlay_file = copy_project(workdir, overlay)
+        if overlay_file is not None:
+            env[OVERLAY_ENV] = str(overlay_file)
+        else:
+            env.pop(OVERLAY_ENV, None)
         res = run_repro(workdir, env, workdir / "repro.log")
         print(f"\ndvc repro: rc {res['rc']}, total wall {res['total_s']:.1f} s "
               f"({res['total_s'] / 60:.1f} min)")

@@ -150,10 +150,11 @@ def train(
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Choose and fit the response, PFS and OS models by nested cross-validation (MLflow-tracked)."""
-    from pipeline.params import load_params
+    from pipeline.params import check_model_arguments, load_params
     from pipeline.stages import train as stage
 
     p = load_params(params)
+    check_model_arguments(p.train, stage.FACTORIES, params)
     stage.run(features_file, out, p.train, p.seed)
     console.print(f"models: [bold]{out}[/]  tracking: [bold]{_tracking_uri()}[/]")
 
@@ -171,10 +172,12 @@ def evaluate(
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Validated performance with intervals, calibration, decision curves, subgroups, oracle ratio."""
-    from pipeline.params import load_params
+    from pipeline.params import check_model_arguments, load_params
     from pipeline.stages import evaluate as stage
+    from pipeline.stages.train import FACTORIES
 
     p = load_params(params)
+    check_model_arguments(p.train, FACTORIES, params)  # small cohorts refit them (bootstrap)
     stage.run(features_file, models, truth, out, plots, p.train, p.evaluate, p.seed)
     console.print(f"metrics: [bold]{out}[/]  plots: [bold]{plots}[/]")
 
@@ -223,7 +226,7 @@ def explain(
 
     if (patient is None) == (not cohort):
         raise typer.BadParameter("give exactly one of --patient ID or --cohort")
-    defaults = stage.ExplainDefaults.from_params(load_params(params).explain)
+    defaults = load_params(params).explain
     if patient is not None:
         target = out or CAT.patients_report_dir / f"{patient}.html"
         stage.explain_patient(patient, features_file, models, metrics, target,
@@ -254,10 +257,10 @@ def _register_mlops_commands() -> None:
     from pipeline.cli_mlops import promote, serve
     from pipeline.cli_mlops import register as register_model
 
-    app.command()(promote)
-    app.command()(serve)
-    app.command("register-model")(register_model)  # one saved model folder, by hand
-    app.command("evaluate-flat")(evaluate_flat)
+    app.command()(friendly(promote))
+    app.command()(friendly(serve))
+    app.command("register-model")(friendly(register_model))  # one saved model folder, by hand
+    app.command("evaluate-flat")(evaluate_flat)  # reports its own input errors
 
 
 _register_mlops_commands()

@@ -61,10 +61,12 @@ def evaluate_flat(
 
 
 def _run(csv, time, event, out, response, treatment, exclude, folds, repeats, seed, params):
-    from pipeline.params import load_params
+    from pipeline.params import check_model_arguments, load_params
     from pipeline.stages import evaluate_flat as stage
+    from pipeline.stages.train import FACTORIES
 
     train = load_params(params).train
+    check_model_arguments(train, FACTORIES, params)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=errors, transient=True) as progress:

@@ -26,15 +26,10 @@ ParamsOpt = Annotated[Path, typer.Option("--params", help="The params.yaml to re
 
 
 def promote_params(params: Path) -> dict[str, Any]:
-    """Gate settings: ``registry.promote`` in params.yaml (or a top-level ``promote``)."""
+    """Gate settings: the keys ``registry.promote`` in params.yaml sets (the rest: defaults)."""
     from pipeline.params import load_params
 
-    p = load_params(params)
-    top = getattr(p, "promote", None)
-    if top:
-        return dict(top)
-    registry_section = getattr(p, "registry", None) or {}
-    return dict(registry_section.get("promote") or {})
+    return load_params(params).registry.promote.given()
 
 
 def promote(
@@ -122,6 +117,7 @@ def register(
     from pipeline.params import load_params
     from pipeline.registry import register_model
 
+    lineage = tracking.lineage_tags(params=load_params(params).model_dump(mode="json"))
     tracking.configure()
     mv = register_model(
         endpoint, model_dir, estimator,
@@ -129,6 +125,6 @@ def register(
         dictionary=json.loads(dictionary.read_text(encoding="utf-8")),
         horizons_months=[float(h) for h in horizons.split(",") if h.strip()],
         metrics=json.loads(metrics.read_text(encoding="utf-8")) if metrics else None,
-        lineage=tracking.lineage_tags(params=load_params(params).model_dump()),
+        lineage=lineage,
     )
     console.print(f"registered [bold]{mv.name}[/] version {mv.version} as @challenger")

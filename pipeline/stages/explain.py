@@ -19,7 +19,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from models.counterfactual import PositivityModel
 from pipeline.catalog import dictionary_path_for
 from pipeline.errors import InputError
 from pipeline.io import read_json, write_json, write_text_atomic
+from pipeline.params import ExplainParams
 from pipeline.report import render_cohort_report, render_patient_report, write_html
 from pipeline.stages.explain_cohort import build_cohort_report, importance_table
 from pipeline.stages.explain_patient import build_patient_report
@@ -48,47 +49,7 @@ SHAP_DIR = "shap"  # beside cohort.html: global SHAP tables, figures, positivity
 POSITIVITY_FILE = "positivity.json"
 
 
-@dataclass(frozen=True)
-class ExplainDefaults:
-    """Knobs of the stage (``params.yaml`` section ``explain``; these are the defaults).
-
-    Attributes:
-        horizons: Months with PFS/OS estimates in the patient report.
-        n_patient_reports: Patient reports written by the DVC stage (random sample).
-        top_k: Drivers shown per endpoint in a patient report.
-        cohort_endpoint: Endpoint of the cohort importance, beeswarm and dependence plots.
-        importance_top_k: Variables in the cohort importance chart.
-        max_beeswarm_points: Patients drawn in the beeswarm.
-        seed: Seed of the patient sample.
-    """
-
-    horizons: tuple[int, ...] = (12, 24)
-    n_patient_reports: int = 20
-    top_k: int = 5
-    cohort_endpoint: str = "pfs"
-    importance_top_k: int = 15
-    max_beeswarm_points: int = 2000
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not all(1 <= int(h) <= 60 for h in self.horizons):
-            raise ValueError(f"explain.horizons must be months in 1..60, got {self.horizons}")
-        if self.cohort_endpoint not in ENDPOINT_KINDS:
-            raise ValueError(f"explain.cohort_endpoint must be one of {sorted(ENDPOINT_KINDS)}")
-        if self.n_patient_reports < 0 or self.top_k < 1:
-            raise ValueError("explain.n_patient_reports must be >= 0 and top_k >= 1")
-
-    @classmethod
-    def from_params(cls, section: Mapping[str, Any] | None) -> ExplainDefaults:
-        """Build from the ``explain`` params section; unknown keys are an error."""
-        section = dict(section or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise ValueError(f"unknown explain params: {unknown}; known: {sorted(known)}")
-        if "horizons" in section:
-            section["horizons"] = tuple(int(h) for h in section["horizons"])
-        return cls(**section)
+ExplainDefaults = ExplainParams  # the ``explain`` section of params.yaml (pipeline/params.py)
 
 
 @dataclass(frozen=True)

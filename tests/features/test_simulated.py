@@ -1,14 +1,15 @@
-"""On the simulator's output, features track the latent truth (skipped while it is absent)."""
+"""On the simulator's output, features track the latent truth and ignore future rows."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
+import yaml
 
 from features.build import build_features
 from features.dictionary import check_against_dictionary
 from features.index import FeatureConfig
+from features.simulate import DEFAULT_PARAMETERS, SimulatedCohort, simulate_cohort
 
 DATE_COLUMNS = {"diagnosis_date", "last_contact_date", "death_date", "sample_date", "start_date",
                 "end_date", "date"}
@@ -19,17 +20,10 @@ NUMERIC_COLUMNS = {"birth_year", "functional_syndrome", "ecog", "ki67_percent", 
                    "egfr_ihc", "cmet_ihc", "igf1r_ihc", "daxx_atrx_loss"}
 
 
-def _simulate(n: int, seed: int):
-    simulate = pytest.importorskip("features.simulate")
-    if not hasattr(simulate, "simulate_cohort"):
-        pytest.skip("features.simulate.simulate_cohort not available yet")
-    try:
-        from pipeline.params import load_yaml
-
-        parameters = load_yaml(simulate.DEFAULT_PARAMETERS)
-        return simulate.simulate_cohort(parameters, n, np.random.default_rng(seed), messy=False)
-    except (ImportError, AttributeError, NotImplementedError) as err:  # simulator in progress
-        pytest.skip(f"simulator not usable yet: {err}")
+def _simulate(n: int, seed: int) -> SimulatedCohort:
+    """A clean simulated cohort; any simulator error fails the test."""
+    parameters = yaml.safe_load(DEFAULT_PARAMETERS.read_text(encoding="utf-8"))
+    return simulate_cohort(parameters, n, np.random.default_rng(seed), messy=False)
 
 
 def to_validated(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -46,21 +40,13 @@ def to_validated(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _truth_frame(truth) -> pd.DataFrame:
-    if isinstance(truth, pd.DataFrame):
-        return truth
-    if isinstance(truth, dict):
-        return truth["truth"]
-    return truth.truth
-
-
 def test_features_track_latent_truth():
     sim = _simulate(1500, seed=11)
     cohort, dictionary = build_features(to_validated(sim.tables), FeatureConfig())
     assert check_against_dictionary(cohort, dictionary) == []
     latent = ["patient_id", "index_line", "sstr_density", "ki67_true", "hepatic_burden_true",
               "tgr0_true", "nlr_true", "fdg_positive", "bone_mets"]
-    truth = _truth_frame(sim.truth)[latent].rename(columns={"fdg_positive": "fdg_true"})
+    truth = sim.truth["truth"][latent].rename(columns={"fdg_positive": "fdg_true"})
     merged = cohort.merge(truth, on="patient_id", how="inner")
     assert len(merged) > 1000
     assert (merged["line"] == merged["index_line"]).mean() > 0.95

@@ -10,6 +10,7 @@ from mlops_helpers import DICTIONARY, FEATURES, save_booster_model
 from typer.testing import CliRunner
 
 from pipeline import cli_mlops, registry
+from pipeline.params import ParamsError
 
 
 @pytest.fixture
@@ -23,7 +24,8 @@ def app():
 def _register_args(tmp_path, folder):
     (tmp_path / "features.json").write_text(json.dumps(FEATURES))
     (tmp_path / "dictionary.json").write_text(json.dumps(DICTIONARY))
-    (tmp_path / "params.yaml").write_text("promote:\n  n_boot: 50\n  min_delta: -0.01\n")
+    (tmp_path / "params.yaml").write_text(
+        "registry:\n  promote:\n    n_boot: 50\n    min_delta: -0.01\n")
     return ["register", "--endpoint", "response", "--model-dir", str(folder),
             "--estimator", "xgboost.Booster", "--features", str(tmp_path / "features.json"),
             "--dictionary", str(tmp_path / "dictionary.json"),
@@ -93,4 +95,5 @@ def test_gate_params_read_from_registry_section(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text("registry:\n  promote:\n    min_delta: -0.02\n    n_boot: 99\n")
     assert cli_mlops.promote_params(path) == {"min_delta": -0.02, "n_boot": 99}
-    assert cli_mlops.promote_params(tmp_path / "absent.yaml") == {}
+    with pytest.raises(ParamsError, match="absent.yaml: params file not found"):
+        cli_mlops.promote_params(tmp_path / "absent.yaml")
