@@ -238,6 +238,24 @@ def explain(
     console.print(f"report: [bold]{target}[/]  (open it in a browser)")
 
 
+@app.command("what-if")
+@friendly
+def what_if(
+    features_file: Annotated[Path, typer.Option("--features", help="Feature table.")] = CAT.features_file,
+    models: Annotated[Path, typer.Option(help="Folder of trained models.")] = CAT.models_dir,
+    out: Annotated[Path, typer.Option(help="Parquet file to write.")] = Path("what_if.parquet"),
+    metrics: Annotated[Path, typer.Option(help="Metrics JSON (calibration-slope intervals).")] = CAT.metrics_file,
+    reference: Annotated[str, typer.Option(help="Therapy the differences are taken against.")] = "ssa",
+    horizon: Annotated[list[float] | None, typer.Option(help="Survival horizon in months (repeat).")] = None,
+) -> None:
+    """Batch what-if: one row per patient and candidate therapy, with the difference vs a reference."""
+    from pipeline.stages import what_if as stage
+
+    table = stage.run(features_file, models, metrics, out, reference=reference,
+                      horizons=horizon or [12.0, 24.0])
+    console.print(f"what-if: [bold]{out}[/] ({len(table)} rows: patient x therapy)")
+
+
 @app.command()
 @friendly
 def holdout(
