@@ -19,7 +19,7 @@ import pandas as pd
 import shap
 
 from models.explain import ShapResult, global_importance
-from models.explain_text import describe_value, format_value, label_of, spec_of
+from models.explain_text import describe_value, format_value, label_of, spec_of, subject_of
 
 __all__ = ["shap_plots"]
 
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 _SCALE_TITLE = {
     "log_odds": "log-odds of response",
-    "log_hazard": "log hazard ratio (higher = higher risk)",
+    "log_hazard": "log hazard vs an average patient (higher = higher risk)",
     "log_time": "log survival time (higher = longer survival)",
 }
 _N_DEPENDENCE = 5
@@ -65,11 +65,12 @@ def _patient_texts(
     """'Label value' phrase per variable for one patient."""
     texts = []
     for variable, label in labels.items():
-        value_text = ""
+        value_text, subject = "", label
         if frame_values is not None and variable in frame_values.columns:
-            value = frame_values[variable].iloc[position]
-            value_text = format_value(value, spec_of(dictionary, variable), variable)
-        texts.append(describe_value(label, value_text))
+            spec = spec_of(dictionary, variable)
+            value_text = format_value(frame_values[variable].iloc[position], spec, variable)
+            subject = subject_of(spec, variable)  # the measure, for "was it measured" flags
+        texts.append(describe_value(subject, value_text))
     return texts
 
 

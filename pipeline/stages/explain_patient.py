@@ -72,10 +72,25 @@ def _effects(em: EndpointModel, shap_row: ShapResult, top_k: int) -> dict[str, t
             zip(table["variable"], table["effect_12"], table["effect_24"], strict=True)}
 
 
+def assumed_values(em: EndpointModel, row: pd.DataFrame) -> dict[str, float]:
+    """Variable -> training median a linear model put in for one of the patient's missing values.
+
+    Tree models assume no value (they follow the branch learnt for missing values) and unknown
+    categories set every indicator column to 0, so neither appears here.
+    """
+    if em.is_tree:
+        return {}
+    prep = em.model.preprocessor_
+    return {v: float(prep.medians_[prep.input_columns_.index(v)]) for v in em.design.variables_
+            if v not in em.design.levels_ and v in prep.input_columns_
+            and pd.isna(row[v].iloc[0])}
+
+
 def build_drivers(em: EndpointModel, shap_row: ShapResult, row: pd.DataFrame,
                   dictionary: Mapping[str, Any], top_k: int) -> list[Driver]:
     """Top drivers of one patient for one endpoint, with sentences (and PFS effects)."""
-    table = tidy(shap_row, row.reset_index(drop=True), dictionary, top_k, outcome=em.endpoint)
+    table = tidy(shap_row, row.reset_index(drop=True), dictionary, top_k, outcome=em.endpoint,
+                 assumed=assumed_values(em, row))
     effects = _effects(em, shap_row, top_k) if em.endpoint == "pfs" else {}
     return [Driver(variable=r.variable, label=r.label, value_text=r.value_text,
                    shap=float(r.shap), sentence=r.sentence,
