@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clinical import SITES, site_label, therapy_label
+from clinical import SITES, THERAPIES, site_label, therapy_label
 from clinical.measures import (
     DIFFERENTIATION_WORDS,
     NETPET_WORDS,
@@ -244,8 +244,7 @@ def _display_hints(config: FeatureConfig) -> dict[str, dict[str, Any]]:
         "primary_site": {"value_labels": _labels({c: site_label(c) for c in SITES}),
                          "missing_text": site_label(None)},
         "who_grade": {"missing_text": f"unknown (Ki-67 {NOT_MEASURED})"},
-        "therapy": {"value_labels": _labels({c: therapy_label(c)
-                                             for c in config.index_therapies})},
+        "therapy": {"value_labels": _labels({c: therapy_label(c) for c in THERAPIES})},
         "ecog": _recorded(),
         "functional_syndrome": _recorded(),
         "specimen": {"value_labels": _labels(SPECIMEN_WORDS), **_recorded()},
