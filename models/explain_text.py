@@ -29,6 +29,7 @@ __all__ = [
     "describe_driver",
     "describe_value",
     "direction_of",
+    "display_scale",
     "doubling_time_months",
     "format_value",
     "label_of",
@@ -204,6 +205,25 @@ def _number_text(number: float, spec: Mapping[str, Any], variable: str) -> str:
     if variable == _KI67:
         text = f"{text} ({who_grade(number)})"
     return text
+
+
+def display_scale(values: np.ndarray, spec: Mapping[str, Any]) -> tuple[np.ndarray, str, bool]:
+    """Numbers of one variable on the scale clinicians read, for a chart axis.
+
+    Returns:
+        (values, unit, log axis): log10 multiples of the ULN become multiples (drawn on a log
+        axis), natural-log slopes per month become % per month; other values are unchanged, in
+        the entry's display unit.
+    """
+    values = np.asarray(values, dtype=float)
+    display = _display(spec)
+    transform = display.get("transform")
+    if transform == "log10_multiple":
+        return np.power(10.0, values), "× ULN, log scale", True
+    if transform == "ln_rate_per_month":
+        return 100.0 * np.expm1(values), "% per month", False
+    unit = str(display["unit"] if "unit" in display else spec.get("unit") or "").strip()
+    return values, unit, False
 
 
 def format_value(value: Any, spec: Mapping[str, Any], variable: str = "") -> str:

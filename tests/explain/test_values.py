@@ -20,6 +20,7 @@ from features.index import FeatureConfig
 from models.explain import ShapResult
 from models.explain_text import (
     describe_driver,
+    display_scale,
     doubling_time_months,
     format_value,
     percent_per_month,
@@ -248,3 +249,37 @@ def test_driver_rows_show_clinical_values(drivers):
     assert rows.loc[("P1", "krenning_score"), "value_text"] == "3 (uptake above liver)"
     assert rows.loc[("P2", "krenning_score"), "value_text"] == "not measured (no SSTR-PET)"
     assert drivers["sentence"].str.contains("× the hazard of an average patient").all()
+
+
+def test_chart_axes_use_the_clinical_scale(dictionary):
+    values = np.array([1.5, -0.64, np.nan])
+    x, unit, log_axis = display_scale(values, spec_of(dictionary, "cga_log10_uln"))
+    np.testing.assert_allclose(x[:2], [10**1.5, 10**-0.64])
+    assert np.isnan(x[2])
+    assert (unit, log_axis) == ("× ULN, log scale", True)
+    x, unit, log_axis = display_scale(np.array([0.028]), spec_of(dictionary,
+                                                                 "cga_log_slope_per_month"))
+    np.testing.assert_allclose(x, [100 * (math.exp(0.028) - 1)])
+    assert (unit, log_axis) == ("% per month", False)
+    x, unit, _ = display_scale(np.array([24.3]), spec_of(dictionary, "sstr_suvmax"))
+    assert (x[0], unit) == (24.3, "")
+    assert display_scale(np.array([5.0]), spec_of(dictionary, "ki67_percent"))[1] == "%"
+
+
+def test_cga_dependence_plot_is_drawn_in_multiples_of_the_uln(dictionary):
+    import matplotlib.pyplot as plt
+
+    from models.explain_plots import _dependence
+
+    frame = pd.DataFrame({"cga_log10_uln": [-1.0, 0.0, 1.0, 2.0, np.nan]})
+    shap = pd.DataFrame({"cga_log10_uln": [-0.2, -0.1, 0.1, 0.3, 0.0]})
+    result = ShapResult(shap, 0.0, shap["cga_log10_uln"].to_numpy(), ("cga_log10_uln",),
+                        "log_hazard")
+    fig = _dependence(result, frame, dictionary, "cga_log10_uln", "log hazard")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    assert ax.get_xlabel() == "Chromogranin A (× ULN, log scale)"
+    shown = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections])
+    np.testing.assert_allclose(sorted(shown)[1:], [0.1, 1.0, 10.0, 100.0])
+    assert ax.get_legend().get_texts()[0].get_text() == "not measured"
+    plt.close(fig)
