@@ -102,8 +102,8 @@ def build_drivers(em: EndpointModel, shap_row: ShapResult, row: pd.DataFrame,
 _MODEL_NAMES = {"response": "response", "pfs": "PFS", "os": "OS"}
 
 
-def _handling(em: EndpointModel, variable: str) -> str:
-    """How one model handled a missing input, in words."""
+def _handling(em: EndpointModel, variable: str, spec: Mapping[str, Any]) -> str:
+    """How one model handled a missing input, in words (the median in clinical units)."""
     if variable in em.design.levels_:
         return "category unknown: all its indicator columns set to 0"
     if em.is_tree:
@@ -111,7 +111,7 @@ def _handling(em: EndpointModel, variable: str) -> str:
     prep = em.model.preprocessor_
     median = float(prep.medians_[prep.input_columns_.index(variable)])
     flagged = variable in prep.indicator_columns_
-    text = f"replaced by the training median ({median:.3g})"
+    text = f"replaced by the training median ({format_value(median, spec, variable)})"
     return text + (" plus a missing-value indicator" if flagged else "")
 
 
@@ -131,13 +131,14 @@ def missing_inputs(models: Mapping[str, EndpointModel], row: pd.DataFrame,
     for variable in variables:  # loop over model inputs of one patient
         if not pd.isna(row[variable].iloc[0]):
             continue
+        spec = spec_of(dictionary, variable)
         by_text: dict[str, list[str]] = {}
         for name, em in models.items():  # loop over endpoints
             if variable in em.design.variables_:
-                by_text.setdefault(_handling(em, variable), []).append(name)
+                by_text.setdefault(_handling(em, variable, spec), []).append(name)
         how = "; ".join(f"{_models_phrase(eps, len(models))}: {text}"
                         for text, eps in by_text.items())
-        out.append((label_of(spec_of(dictionary, variable), variable), how))
+        out.append((label_of(spec, variable), how))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from html.parser import HTMLParser
 
 import pandas as pd
@@ -90,3 +91,12 @@ def test_rendered_reports_show_no_code_and_no_hazard_ratio(reports):
         for d in report.drivers_pfs + report.drivers_os:
             assert d.sentence.endswith("× the hazard of an average patient).")
             assert not math.isnan(d.shap)
+
+
+def test_missing_inputs_give_the_assumed_median_in_clinical_units(reports):
+    handled = {label: how for _, report in reports for label, how in report.missing}
+    assert "Ki-67 index" in handled  # one of the reports is of a patient without Ki-67
+    assert re.search(r"training median \([0-9.]+ % \(G[123]\)\)", handled["Ki-67 index"])
+    if "Chromogranin A" in handled:
+        assert "× ULN" in handled["Chromogranin A"]
+        assert "log" not in handled["Chromogranin A"]
