@@ -264,7 +264,9 @@ def _display_hints(config: FeatureConfig) -> dict[str, dict[str, Any]]:
         "sstr_suvmean_vw": _no_unit(),
         "fdg_pet_done": _indicator(None, "FDG-PET", "not done", "done"),
         "fdg_suvmax": _no_unit(),
-        "netpet_grade": {"value_labels": _labels(NETPET_WORDS)},
+        "netpet_grade": {"value_labels": _labels(NETPET_WORDS),
+                         "missing_text": "not graded (FDG-positive without SSTR-PET, or FDG "
+                                         "result unclear)"},
         "tgr_available": _indicator("tgr_pct_month", "Tumour growth rate",
                                     f"{NOT_MEASURED} (fewer than two CT/MRI)", "measured"),
     }

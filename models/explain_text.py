@@ -152,17 +152,17 @@ def _significant(value: float, digits: int = 3) -> str:
 
 def _uln_multiple_text(log10_multiple: float, display: Mapping[str, Any]) -> str:
     """log10(value / ULN) back-transformed: ``"31.6 × ULN (about 3,160 ng/mL)"``."""
-    multiple = 10.0 ** log10_multiple
+    multiple = f"{_significant(10.0 ** log10_multiple)} {display.get('unit') or '× ULN'}"
     reference = display.get("reference") or {}
     uln = reference.get("value")
     if not isinstance(uln, (int, float)) or uln <= 0:
-        return f"{_significant(multiple)} × ULN"
+        return multiple
     unit = str(reference.get("unit") or "")
-    amount = multiple * float(uln)
+    amount = 10.0 ** log10_multiple * float(uln)
     floor = reference.get("floor")
     if isinstance(floor, (int, float)) and amount <= float(floor) * (1 + 1e-9):
-        return f"at most {_significant(multiple)} × ULN ({_significant(amount)} {unit} or less)"
-    return f"{_significant(multiple)} × ULN (about {_significant(amount)} {unit})"
+        return f"at most {multiple} ({_significant(amount)} {unit} or less)"
+    return f"{multiple} (about {_significant(amount)} {unit})"
 
 
 def percent_per_month(ln_slope: float) -> float:
@@ -178,16 +178,23 @@ def doubling_time_months(ln_slope: float) -> float:
 def _rate_text(ln_slope: float, display: Mapping[str, Any]) -> str:
     """A natural-log slope per month: ``"+2.8 % per month (doubling time 24.8 months)"``."""
     percent = percent_per_month(ln_slope)
+    unit = display.get("unit") or "% per month"
     if abs(percent) < 0.05:
-        return "stable (about 0 % per month)"
+        return f"stable (about 0 {unit})"
     kind = "doubling" if ln_slope > 0 else "halving"
     months = doubling_time_months(ln_slope)
     when = (f"{_format_number(months)} months" if months <= _LONGEST_MONTHS
             else f"over {_LONGEST_MONTHS / 12:g} years")
-    return f"{percent:+.1f} % per month ({kind} time {when})"
+    return f"{percent:+.1f} {unit} ({kind} time {when})"
 
 
 _TRANSFORMS = {"log10_multiple": _uln_multiple_text, "ln_rate_per_month": _rate_text}
+
+
+def _display_unit(spec: Mapping[str, Any]) -> str:
+    """The unit shown: the display hint's when given (may be ""), else the stored unit."""
+    display = _display(spec)
+    return str(display["unit"] if "unit" in display else spec.get("unit") or "").strip()
 
 
 def _number_text(number: float, spec: Mapping[str, Any], variable: str) -> str:
@@ -198,7 +205,7 @@ def _number_text(number: float, spec: Mapping[str, Any], variable: str) -> str:
     if transform:
         raise ValueError(f"dictionary entry {variable or spec.get('name')!r}: unknown display "
                          f"transform {transform!r}; known: {', '.join(_TRANSFORMS)}")
-    unit = str(display["unit"] if "unit" in display else spec.get("unit") or "").strip()
+    unit = _display_unit(spec)
     text = _format_number(number)
     if unit.lower() not in _UNITLESS:
         text = f"{text} {unit}"
@@ -218,11 +225,11 @@ def display_scale(values: np.ndarray, spec: Mapping[str, Any]) -> tuple[np.ndarr
     values = np.asarray(values, dtype=float)
     display = _display(spec)
     transform = display.get("transform")
+    unit = _display_unit(spec)
     if transform == "log10_multiple":
-        return np.power(10.0, values), "× ULN, log scale", True
+        return np.power(10.0, values), f"{unit or '× ULN'}, log scale", True
     if transform == "ln_rate_per_month":
-        return 100.0 * np.expm1(values), "% per month", False
-    unit = str(display["unit"] if "unit" in display else spec.get("unit") or "").strip()
+        return 100.0 * np.expm1(values), unit or "% per month", False
     return values, unit, False
 
 
@@ -341,7 +348,7 @@ def describe_driver(
 
 
 def _assumption(variable: str, spec: Mapping[str, Any], assumed: Mapping[str, Any] | None) -> str:
-    """" (assumed 8.2 % (G2))": what the model assumed for a missing value ("" if not given)."""
+    """What the model assumed for a missing value (``" (assumed 8.2 % (G2))"``), "" if unknown."""
     if not assumed or variable not in assumed or _is_missing(assumed[variable]):
         return ""
     what = assumed[variable]
