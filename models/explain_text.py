@@ -116,7 +116,8 @@ def missing_text(spec: Mapping[str, Any]) -> str:
 
 
 def _same(value: Any, code: Any) -> bool:
-    if isinstance(code, (int, float)) and not isinstance(value, str):
+    """Value equals code; numbers compare as numbers ("2.0" and 2 are the same Krenning score)."""
+    if isinstance(code, (int, float)) and not isinstance(code, bool):
         try:
             return float(value) == float(code)
         except (TypeError, ValueError):

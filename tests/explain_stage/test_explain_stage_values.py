@@ -13,6 +13,7 @@ from explain_stage_helpers import MADE_ON
 from models.explain_text import format_value, missing_text, spec_of
 from pipeline.report import render_patient_report
 from pipeline.stages.explain import patient_row
+from pipeline.stages.explain_cohort import subgroup_rows
 from pipeline.stages.explain_patient import assumed_values, build_patient_report
 
 CODES = ("prrt_lu177", "prrt lu177", "liver_directed", "small_intestine", "small intestine,",
@@ -100,3 +101,22 @@ def test_missing_inputs_give_the_assumed_median_in_clinical_units(reports):
     if "Chromogranin A" in handled:
         assert "× ULN" in handled["Chromogranin A"]
         assert "log" not in handled["Chromogranin A"]
+
+
+def test_subgroup_rows_are_in_clinical_words(ctx):
+    metrics = {"pfs": {"subgroups": [
+        {"group": "overall", "level": "all", "n": 300, "metric": 0.7},
+        {"group": "primary_site", "level": "unknown", "n": 20, "metric": 0.6},
+        {"group": "primary_site", "level": "missing", "n": 5, "metric": None},
+        {"group": "therapy", "level": "prrt_lu177", "n": 90, "metric": 0.65},
+        {"group": "krenning_score", "level": "3.0", "n": 40, "metric": 0.62},
+    ]}}
+    rows = subgroup_rows(metrics, ["pfs"], ctx.dictionary)
+    assert [(r["group"], r["level"]) for r in rows] == [
+        ("All patients", "all"),
+        ("Primary tumour site", "Unknown primary (CUP)"),
+        ("Primary tumour site", "not recorded"),
+        ("Index therapy", "PRRT (177Lu-DOTATATE)"),
+        ("Krenning-like uptake score", "3 (uptake above liver)"),
+    ]
+    assert {r["n"] for r in rows} == {300, 20, 5, 90, 40}
