@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clinical.grades import grade_from_ki67
 from clinical.measures import NOT_MEASURED
 from models.explain import ShapResult
 
@@ -77,10 +78,8 @@ def label_of(spec: Mapping[str, Any], variable: str) -> str:
 
 
 def who_grade(ki67_percent: float) -> str:
-    """WHO 2019 grade from the Ki-67 index: G1 < 3 %, G2 3-20 %, G3 > 20 %."""
-    if ki67_percent < 3:
-        return "G1"
-    return "G2" if ki67_percent <= 20 else "G3"
+    """WHO 2019 grade from the Ki-67 index: G1 < 3 %, G2 3-20 %, G3 > 20 % (clinical.grades)."""
+    return str(grade_from_ki67([ki67_percent])[0])
 
 
 def _format_number(value: float) -> str:
