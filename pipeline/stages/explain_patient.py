@@ -72,18 +72,24 @@ def _effects(em: EndpointModel, shap_row: ShapResult, top_k: int) -> dict[str, t
             zip(table["variable"], table["effect_12"], table["effect_24"], strict=True)}
 
 
-def assumed_values(em: EndpointModel, row: pd.DataFrame) -> dict[str, float]:
-    """Variable -> training median a linear model put in for one of the patient's missing values.
+def assumed_values(em: EndpointModel, row: pd.DataFrame) -> dict[str, float | str]:
+    """Variable -> what one model assumed for each of the patient's missing values.
 
-    Tree models assume no value (they follow the branch learnt for missing values) and unknown
-    categories set every indicator column to 0, so neither appears here.
+    Linear models put in the training median (a number, shown in the variable's units); tree
+    models assume no value (they follow the branch learnt for missing values) and an unknown
+    category sets every indicator column to 0 (no category assumed).
     """
-    if em.is_tree:
-        return {}
-    prep = em.model.preprocessor_
-    return {v: float(prep.medians_[prep.input_columns_.index(v)]) for v in em.design.variables_
-            if v not in em.design.levels_ and v in prep.input_columns_
-            and pd.isna(row[v].iloc[0])}
+    missing = [v for v in em.design.variables_ if pd.isna(row[v].iloc[0])]
+    out: dict[str, float | str] = {}
+    for variable in missing:  # loop over the patient's missing inputs
+        if variable in em.design.levels_:
+            out[variable] = "no category assumed"
+        elif em.is_tree:
+            out[variable] = "no value assumed"
+        else:
+            prep = em.model.preprocessor_
+            out[variable] = float(prep.medians_[prep.input_columns_.index(variable)])
+    return out
 
 
 def build_drivers(em: EndpointModel, shap_row: ShapResult, row: pd.DataFrame,
