@@ -2,7 +2,9 @@
 
 A pseudonym is ``P`` + the first 16 hex characters of HMAC-SHA256(key, normalised id), where the
 id is normalised by stripping spaces and upper-casing (``" net-1 "`` and ``"NET-1"`` merge).
-The output is pseudonymised, not anonymous: keep the key outside the repository.
+The output is pseudonymised, not anonymous: keep the key outside the repository. A key needs
+at least :data:`MIN_KEY_BYTES` bytes (the validate stage refuses shorter ones): with a short or
+public key anyone can reverse the pseudonyms by hashing the range of hospital numbers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pandas as pd
 from features.contract import IDENTIFIER_NAMES, IDENTIFIER_PARTS
 
 PREFIX = "P"
+MIN_KEY_BYTES = 32
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -67,7 +68,8 @@ class _Checked:
 
 
 def validate_tables(
-    raw: dict[str, pd.DataFrame], key: bytes, *, source_names: dict[str, str] | None = None
+    raw: dict[str, pd.DataFrame], key: bytes, *, source_names: dict[str, str] | None = None,
+    export_date: date | None = None,
 ) -> ValidationResult:
     """Validate the seven raw tables of the data contract.
 
@@ -75,6 +77,8 @@ def validate_tables(
         raw: raw tables by name (any dtypes; typically strings or pyarrow-inferred types).
         key: HMAC key for the patient pseudonyms.
         source_names: file name per table for messages (default ``<table>.csv``).
+        export_date: the day of the export: later dates are ``out_of_range`` (default: only
+            dates after 2100-12-31 are; dates before 1900-01-01 always are).
 
     Returns:
         :class:`ValidationResult`; every input row is either valid or quarantined.
@@ -89,7 +93,8 @@ def validate_tables(
                                 "required table missing")
     prepared = {t: _prepare(t, raw[t], names[t]) for t in TABLES}
     cache: dict[str, str] = {}
-    checked = {t: _check_rows(t, *prepared[t], key, cache) for t in _ORDER}
+    bounds = clean.date_bounds(export_date)
+    checked = {t: _check_rows(t, *prepared[t], key, cache, bounds) for t in _ORDER}
     _apply_cross_table_rules(checked)
     result = ValidationResult()
     del prepared
@@ -149,7 +154,7 @@ def _pseudonyms(values: pd.Series, key: bytes, cache: dict[str, str]):
     return pseud[codes], (codes, pseud[:-1])
 
 
-def _check_rows(table, frame, identifiers, extra, key, cache) -> _Checked:
+def _check_rows(table, frame, identifiers, extra, key, cache, bounds) -> _Checked:
     """Row rules of one table alone: duplicates, parsing, ranges, categories, units, keys."""
     faults = Faults.empty(len(frame))
     pid, coded = None, {}
@@ -168,7 +173,7 @@ def _check_rows(table, frame, identifiers, extra, key, cache) -> _Checked:
             parsed["patient_id"] = pid
             continue
         parsed[spec.name] = clean.check_column(frame[spec.name], spec, faults,
-                                               spec.name in keys, coded)
+                                               spec.name in keys, coded, bounds)
     checked = _Checked(frame, parsed, faults, pid, identifiers, extra, coded=coded)
     if table == "labs":
         _check_labs(checked)
