@@ -116,14 +116,36 @@ def simulate(
 def validate(
     raw: Annotated[Path, typer.Option(help="Folder with the raw CSV export.")] = CAT.raw_dir,
     out: Annotated[Path, typer.Option(help="Folder for validated Parquet tables.")] = CAT.validated_dir,
+    demo_key: Annotated[bool, typer.Option(
+        "--demo-key", help="Use the public demo pseudonym key when no key is set: only for the "
+        "simulator's own export (checked against its manifest.json).")] = False,
+    export_date: Annotated[str | None, typer.Option(
+        "--export-date", help="Day of the export (YYYY-MM-DD); later dates are quarantined "
+        "[default: the simulator's manifest date, else today].")] = None,
 ) -> None:
-    """Check the raw export against the data contract, clean it, quarantine bad rows, pseudonymise."""
+    """Check the raw export against the data contract, clean it, quarantine bad rows, pseudonymise.
+
+    The pseudonym key comes from NETOUTCOMES_PSEUDONYM_KEY or NETOUTCOMES_PSEUDONYM_KEY_FILE.
+    """
     from pipeline.secrets import load_pseudonym_key
     from pipeline.stages import validate as stage
 
-    key, demo = load_pseudonym_key()
+    key, demo = load_pseudonym_key(demo=demo_key)
+    when = stage.resolve_export_date(raw, _parse_day(export_date, "--export-date"))
     stage.run(raw, out, quarantine_dir_for(out), out / "validation_report.json", key,
-              demo_key=demo)
+              demo_key=demo, export_date=when)
+
+
+def _parse_day(text: str | None, option: str):
+    """``YYYY-MM-DD`` text as a date (None stays None); bad text is a parameter error."""
+    from datetime import date
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter("give the day as YYYY-MM-DD", param_hint=option) from None
 
 
 @app.command()

@@ -323,11 +323,14 @@ def start_server(model_uri: str, port: int, host: str = "127.0.0.1",
 def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for ``mlflow models serve``: this interpreter's ``bin`` first on PATH.
 
-    MLflow starts ``uvicorn`` by name, which must resolve to this virtualenv's copy.
+    MLflow starts ``uvicorn`` by name, which must resolve to this virtualenv's copy. The
+    pseudonym-key variables are left out (the server never needs the key).
     """
+    from pipeline.secrets import child_env
+
     bin_dir = str(Path(sys.executable).parent)
     path = os.environ.get("PATH", "")
-    return {**os.environ, "PATH": bin_dir + os.pathsep + path, **(extra or {})}
+    return child_env({**os.environ, "PATH": bin_dir + os.pathsep + path, **(extra or {})})
 
 
 def wait_ready(url: str, proc: subprocess.Popen | None = None, timeout_s: float = 60.0) -> float:

@@ -169,7 +169,7 @@ def run(
     dictionary = read_json(features_file.parent / "dictionary.json")
     truth = counterfactual = None
     if truth_dir is not None and (truth_dir / "truth.csv").exists():
-        key, _ = load_pseudonym_key()
+        key, _ = load_pseudonym_key(demo=True)  # a truth folder exists for simulated data only
         truth = pseudonymise_truth(pd.read_csv(truth_dir / "truth.csv"), key)
         if (truth_dir / "counterfactual.csv").exists():
             counterfactual = pseudonymise_truth(pd.read_csv(truth_dir / "counterfactual.csv"), key)

@@ -59,7 +59,7 @@ def _run_pipeline(root: Path, monkeypatch, tag: str) -> Path:
     runner = CliRunner()
     p = ["--params", "params.yaml"]
     _invoke(runner, "simulate", "--out", "data/raw", *p)
-    _invoke(runner, "validate", "--raw", "data/raw", "--out", "data/validated")
+    _invoke(runner, "validate", "--raw", "data/raw", "--out", "data/validated", "--demo-key")
     _invoke(runner, "features", "--validated", "data/validated", "--out",
             "data/features/cohort.parquet", *p)
     _invoke(runner, "train", "--out", f"data/models_{tag}", *p)
