@@ -155,6 +155,28 @@ class PatientReport:
 
 
 @dataclass(frozen=True)
+class BenefitSection:
+    """"Does the model choose the therapy well?": treatment-benefit validation in words.
+
+    Attributes:
+        intro: What the section measures and against what (plain words).
+        c_rows: (therapy vs reference, endpoint and horizon, patients, c-for-benefit with 95% CI).
+        policy_rows: (treatment rule in words, outcome, estimated share with the outcome and its
+            95% CI, or "-").
+        figures: (caption, image) calibration-for-benefit and overlap plots.
+        overlap_note: Positivity in words (share of patients for whom a therapy was rare).
+        truth_note: On simulated data: how often the model picked the truly best therapy.
+    """
+
+    intro: str
+    c_rows: list[tuple[str, str, str, str]] = field(default_factory=list)
+    policy_rows: list[tuple[str, str, str]] = field(default_factory=list)
+    figures: list[tuple[str, Image]] = field(default_factory=list)
+    overlap_note: str = ""
+    truth_note: str = ""
+
+
+@dataclass(frozen=True)
 class CohortReport:
     """Everything the cohort report shows.
 
@@ -185,3 +207,4 @@ class CohortReport:
     patient_links: list[tuple[str, str]] = field(default_factory=list)
     models: list[ModelInfo] = field(default_factory=list)
     intended_use: str = ""
+    benefit: BenefitSection | None = None

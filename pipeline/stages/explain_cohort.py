@@ -16,6 +16,7 @@ from models.explain import ShapResult, global_importance
 from models.explain_plots import shap_plots
 from models.explain_text import format_value, label_of, missing_text, spec_of
 from pipeline.report import CohortReport
+from pipeline.stages.explain_benefit import benefit_section
 from pipeline.stages.explain_patient import model_info
 from pipeline.stages.explain_shap import EndpointModel
 
@@ -129,5 +130,5 @@ def build_cohort_report(cohort: pd.DataFrame, shap: Mapping[str, ShapResult],
         dependence_pngs=dependence, calibration_pngs=calibration,
         subgroup_table=subgroup_rows(metrics, list(models), dictionary), patient_links=links,
         models=[model_info(em, metrics) for em in models.values()],
-        intended_use=COHORT_USE,
+        intended_use=COHORT_USE, benefit=benefit_section(metrics, plots_dir, list(models)),
     )
