@@ -32,7 +32,7 @@ def _outcome(ep: str, block: Mapping[str, Any]) -> str:
     words = endpoint_words(ep)
     if words.kind == "binary":
         return words.label
-    return f"{words.short}: free of the event at {block['horizon_months']:g} months"
+    return f"{words.short}: {words.event_free} at {block['horizon_months']:g} months"
 
 
 def rule_words(name: str, reference: str) -> str:
@@ -44,6 +44,8 @@ def rule_words(name: str, reference: str) -> str:
     if name == "prrt_else_everolimus":
         return f"{therapy_label('prrt_lu177')} if eligible, otherwise {therapy_label('everolimus')}"
     code = name.removeprefix("all_")
+    if code == reference:
+        return f"{therapy_label(code)} for everyone"
     return (f"{therapy_label(code)} for everyone eligible (others "
             f"{therapy_label(reference, short=True)})")
 

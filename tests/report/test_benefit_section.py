@@ -32,7 +32,7 @@ def test_section_in_words_with_numbers(tmp_path):
     assert section is not None
     (row,) = section.c_rows
     assert row == ("PRRT (177Lu-DOTATATE) vs Somatostatin analogue",
-                   "PFS: free of the event at 12 months", "538 / 143", "0.56 (0.50-0.64)")
+                   "PFS: alive without progression at 12 months", "538 / 143", "0.56 (0.50-0.64)")
     rules = {r[0]: r[2] for r in section.policy_rows}
     assert rules[rule_words("model", "ssa")] == "78% (70-86%)"
     assert rules[rule_words("as_treated", "ssa")] == "57% (observed)"
