@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator
 from sksurv.linear_model import CoxnetSurvivalAnalysis, CoxPHSurvivalAnalysis
 from sksurv.util import Surv
 
+from models.design import INTERACTION
 from models.response import LinearModelMixin, XGBBoosterModel
 
 __all__ = [
@@ -286,18 +287,20 @@ class PenalisedCoxSurvival(_CoxBaselineMixin, LinearModelMixin, BaseEstimator):
 
     ``treatment_penalty`` multiplies the penalty of the therapy main-effect columns (glmnet's
     penalty factor): 0 leaves the therapy effects unpenalised, so a what-if keeps them at
-    their estimated size, while the therapy-by-covariate terms stay penalised like every input.
+    their estimated size. ``interaction_penalty`` does the same for the therapy-by-covariate
+    terms (below 1: effect modifiers shrunk less than the prognostic inputs).
     """
 
     def __init__(self, *, method: str = "coxnet", alpha: float = 0.02,
                  l1_ratio: float = 0.5, log_columns: tuple[str, ...] = (),
                  treatment_interactions: tuple[str, ...] = (),
                  treatment_prefix: str = "therapy__", treatment_weight: float = 1.0,
-                 treatment_penalty: float = 1.0) -> None:
+                 treatment_penalty: float = 1.0, interaction_penalty: float = 1.0) -> None:
         self.method = method
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.treatment_penalty = treatment_penalty
+        self.interaction_penalty = interaction_penalty
         self._set_shape(log_columns, treatment_interactions, treatment_prefix, treatment_weight)
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> PenalisedCoxSurvival:
@@ -323,14 +326,20 @@ class PenalisedCoxSurvival(_CoxBaselineMixin, LinearModelMixin, BaseEstimator):
 
     def _penalty_factor(self) -> np.ndarray | None:
         """Penalty factor per preprocessed column (None: all 1, glmnet's default)."""
-        if not self.treatment_penalty >= 0:
-            raise ValueError(f"treatment_penalty must be >= 0, got {self.treatment_penalty}")
-        if self.treatment_penalty == 1.0:
+        for name in ("treatment_penalty", "interaction_penalty"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.treatment_penalty == 1.0 and self.interaction_penalty == 1.0:
             return None
         prep = self.preprocessor_
         therapy = {c for c in prep.input_columns_ if c.startswith(self.treatment_prefix)}
         main = np.array([c in therapy for c in prep.feature_names_out_])
-        return np.where(main, float(self.treatment_penalty), 1.0)
+        crossed = np.array([c.startswith(self.treatment_prefix) and c not in therapy
+                            and INTERACTION in c for c in prep.feature_names_out_])
+        factor = np.ones(main.size)
+        factor[main] = float(self.treatment_penalty)
+        factor[crossed] = float(self.interaction_penalty)
+        return factor
 
     def _extra_state(self) -> dict[str, Any]:
         return self._baseline_state()

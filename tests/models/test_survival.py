@@ -160,3 +160,18 @@ def test_unpenalised_therapy_effects_match_an_unpenalised_cox(split, method):
     assert np.ptp(shrunk.predict_margin(split.X_train)) < 0.5 * np.ptp(margin)  # effects shrunk
     with pytest.raises(ValueError, match="treatment_penalty"):
         PenalisedCoxSurvival(treatment_penalty=-1.0).fit(split.X_train, split.y_train)
+
+
+def test_interaction_penalty_keeps_effect_modifiers_when_everything_else_is_shrunk(split):
+    from models.survival import PenalisedCoxSurvival
+
+    kw = {"alpha": 5.0, "l1_ratio": 1.0, "treatment_penalty": 0.0,
+          "treatment_interactions": ("sstr_krenning", "ki67_percent")}
+    kept = PenalisedCoxSurvival(interaction_penalty=0.0, **kw).fit(split.X_train, split.y_train)
+    names = kept.preprocessor_.feature_names_out_
+    crossed = np.array(["__x__" in c for c in names])
+    prognostic = ~crossed & ~np.array([c.startswith("therapy__") for c in names])
+    assert np.abs(kept.coef_[crossed]).max() > 0.01  # unpenalised: estimated
+    assert np.abs(kept.coef_[prognostic]).max() == 0.0  # penalised away at this alpha
+    shrunk = PenalisedCoxSurvival(**kw).fit(split.X_train, split.y_train)
+    assert np.abs(shrunk.coef_[crossed]).max() == 0.0
