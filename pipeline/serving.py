@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clinical.endpoints import ENDPOINTS as CLINICAL_ENDPOINTS
+
 log = logging.getLogger(__name__)
 
 SERVING_MODEL_FILE = Path(__file__).with_name("serving_model.py")
@@ -34,7 +36,9 @@ MAX_ROWS = 1000
 NUMERIC_DTYPES = ("numeric", "binary")
 RESPONSE_OUTPUT = "p_response"
 RISK_OUTPUT = "risk_score"
-ENDPOINT_KINDS = {"response": "response", "pfs": "survival", "os": "survival"}
+# serving names the binary kind "response" (its output is P(response))
+ENDPOINT_KINDS = {name: "response" if e.kind == "binary" else e.kind
+                  for name, e in CLINICAL_ENDPOINTS.items()}
 
 
 class RequestError(ValueError):

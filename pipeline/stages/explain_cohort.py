@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from clinical.endpoints import ENDPOINTS as CLINICAL_ENDPOINTS
 from models.explain import ShapResult, global_importance
 from models.explain_plots import shap_plots
 from models.explain_text import format_value, label_of, missing_text, spec_of
@@ -36,7 +37,7 @@ PLOT_TITLES = (
 )
 EVENT_COLUMNS = {"objective response": "response", "progression or death": "pfs_event",
                  "death": "os_event"}
-ENDPOINT_NAMES = {"response": "Response", "pfs": "PFS", "os": "OS"}
+ENDPOINT_NAMES = {name: e.short for name, e in CLINICAL_ENDPOINTS.items()}  # "PFS"
 COHORT_USE = (
     "For clinicians and data scientists reviewing the outcome models: what the models rely on "
     "across the whole cohort and how well they performed in validation. Not for decisions about "
