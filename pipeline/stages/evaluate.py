@@ -34,6 +34,7 @@ from pipeline.stages.evaluate_benefit import (
     plot_benefit,
     plot_cohort_overlap,
 )
+from pipeline.stages.evaluate_headline import record_headline
 from pipeline.stages.evaluate_plots import endpoint_plots
 from pipeline.stages.train import ENDPOINTS, Endpoint, candidates_for, endpoint_rows, outcome
 from pipeline.truth import pseudonymise_truth, truth_scores
@@ -185,6 +186,7 @@ def run(
         for name in train.endpoints
     }
     write_json(metrics, metrics_file)
+    record_headline(metrics, models_dir)
     _log_to_mlflow(metrics, plots_dir, models_dir / "tracking.json")
     for name, block in metrics.items():
         key = "auc" if ENDPOINTS[name].kind == "binary" else "harrell_c"

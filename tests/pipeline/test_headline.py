@@ -1,0 +1,97 @@
+"""metrics/headline.json: the dozen numbers DVC compares, from the full metrics.json."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.stages.evaluate_headline import (
+    HEADLINE_FILE,
+    flat_headline,
+    headline_metrics,
+    record_headline,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _stat(mean: float) -> dict:
+    return {"mean": mean, "lo": mean - 0.05, "hi": mean + 0.05, "sd": 0.02, "n": 15}
+
+
+def _benefit(label: str, c: float, regret: float | None) -> dict:
+    block = {
+        "reference": "ssa",
+        "pairs": {"prrt_lu177": {"c_for_benefit": {"c": c, "lo": c - 0.1, "hi": c + 0.1}},
+                  "everolimus": {"c_for_benefit": {"c": 0.51}}},
+        "policy": {"model": {"dr": {"value": 0.4}}},
+    }
+    if regret is not None:
+        block["truth"] = {"policy_regret": {"model": {"regret": regret, "true_value": 0.3},
+                                            "as_treated": {"regret": 0.2}}}
+    return {label: block}
+
+
+def _metrics(with_truth: bool = True) -> dict:
+    pfs = {
+        "metrics": {"harrell_c": _stat(0.7356112795), "uno_c": _stat(0.72),
+                    "calibration_slope_24": _stat(0.9), "calibration_slope_12": _stat(1.0234567),
+                    "td_auc_12": _stat(0.75)},
+        "benefit": {**_benefit("12m", 0.5812345, 0.031234 if with_truth else None),
+                    **_benefit("24m", 0.6, 0.02)},
+    }
+    response = {"metrics": {"auc": _stat(0.6986874), "calibration_slope": _stat(0.87654),
+                            "brier": _stat(0.1)},
+                "benefit": _benefit("response", 0.55, 0.0123 if with_truth else None)}
+    if with_truth:
+        pfs["oracle"] = {"ratio": _stat(0.95179058)}
+        response["oracle"] = {"ratio": _stat(0.97011922)}
+    os_block = {"metrics": {"harrell_c": _stat(0.75), "calibration_slope_12": _stat(float("nan"))}}
+    return {"response": response, "pfs": pfs, "os": os_block}
+
+
+def test_headline_picks_the_named_figures_rounded():
+    h = headline_metrics(_metrics())
+    assert h["response"] == {"auc": 0.6987, "cal_slope": 0.8765, "oracle_ratio": 0.9701,
+                             "prrt_c_benefit": 0.55, "regret": 0.0123}
+    # survival: the first calibration horizon (12, not 24) and the first benefit horizon
+    assert h["pfs"] == {"harrell_c": 0.7356, "cal_slope_12m": 1.0235, "oracle_ratio": 0.9518,
+                        "prrt_c_benefit_12m": 0.5812, "regret_12m": 0.0312}
+    # a non-finite slope and absent benefit/oracle blocks are left out, not written as null
+    assert h["os"] == {"harrell_c": 0.75}
+
+
+def test_real_data_has_no_oracle_or_regret_columns():
+    h = headline_metrics(_metrics(with_truth=False))
+    assert "oracle_ratio" not in h["pfs"]
+    assert "regret_12m" not in h["pfs"]
+    assert h["pfs"]["prrt_c_benefit_12m"] == 0.5812
+
+
+def test_about_a_dozen_flat_numbers():
+    flat = flat_headline(headline_metrics(_metrics()))
+    assert 10 <= len(flat) <= 15
+    assert flat["pfs.harrell_c"] == 0.7356
+
+
+def test_record_writes_the_json_dvc_reads(tmp_path):
+    path = tmp_path / "metrics" / "headline.json"
+    record_headline(_metrics(), tmp_path / "models", path)
+    assert json.loads(path.read_text())["pfs"]["harrell_c"] == 0.7356
+
+
+def test_dvc_declares_the_headline_as_its_git_tracked_metrics_file():
+    stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["evaluate"]
+    assert stage["metrics"] == [{str(HEADLINE_FILE): {"cache": False}}]
+    assert "reports/metrics.json" in stage["outs"]  # the full file stays a (cached) output
+
+
+def test_headline_file_is_not_git_ignored():
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(HEADLINE_FILE)], cwd=ROOT)
+    assert ignored.returncode == 1, f"{HEADLINE_FILE} is git-ignored: DVC would show '!'"
