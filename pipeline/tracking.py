@@ -1,4 +1,11 @@
-"""MLflow tracking: embedded SQLite by default, a tracking server by ``MLFLOW_TRACKING_URI``."""
+"""MLflow tracking: embedded SQLite by default, a tracking server by ``MLFLOW_TRACKING_URI``.
+
+Run ids never enter a DVC output (they are random, so ``dvc.lock`` would change on every fresh
+run): ``train`` tags its parent and endpoint runs with a fingerprint of the files it wrote
+(:func:`record_runs`), and ``evaluate`` and ``register`` find the runs of the models they read by
+that tag (:func:`pipeline_runs`). Identical models (a rerun, or a DVC run-cache restore) map to
+the newest run that produced them.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +25,8 @@ import yaml
 log = logging.getLogger(__name__)
 
 DEFAULT_URI = "sqlite:///mlflow.db"
+MODELS_TAG = "netoutcomes.models_fingerprint"  # on the parent and endpoint runs of train
+PARENT_TAG = "mlflow.parentRunId"
 DEFAULT_EXPERIMENT = "netoutcomes"
 TRACKED_PACKAGES = (
     "netoutcomes", "numpy", "pandas", "scikit-learn", "scikit-survival", "xgboost", "shap",
@@ -97,10 +106,12 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def lineage_tags(data_file: Path | None = None, params: dict[str, Any] | None = None) -> dict[str, str]:
+def lineage_tags(data_file: Path | None = None,
+                 params: dict[str, Any] | None = None) -> dict[str, str]:
     """Tags every run and model version carries: code, data and params lineage, package versions."""
     tags = {"git_commit": git_commit()}
-    data_hash = dvc_data_hash() or (file_md5(data_file) if data_file and data_file.exists() else None)
+    data_hash = dvc_data_hash() or (
+        file_md5(data_file) if data_file and data_file.exists() else None)
     if data_hash:
         tags["dvc_data_hash"] = data_hash
     if params is not None:
@@ -115,3 +126,54 @@ def run(name: str, *, parent: bool = False, tags: dict[str, str] | None = None) 
     nested = mlflow.active_run() is not None and not parent
     with mlflow.start_run(run_name=name, nested=nested, tags=tags) as active:
         yield active
+
+
+def models_fingerprint(models_dir: Path) -> str:
+    """SHA-256 of the relative paths and bytes of every file under ``models_dir`` (train's output).
+
+    Raises:
+        FileNotFoundError: ``models_dir`` holds no file (train has not run).
+    """
+    files = sorted(p for p in Path(models_dir).rglob("*") if p.is_file())
+    if not files:
+        raise FileNotFoundError(f"{models_dir}: no trained models (run train first)")
+    digest = hashlib.sha256()
+    for path in files:  # loop over files
+        digest.update(path.relative_to(models_dir).as_posix().encode("utf-8") + b"\0")
+        digest.update(file_md5(path).encode("ascii"))
+    return digest.hexdigest()
+
+
+def record_runs(models_dir: Path, parent_id: str, run_ids: dict[str, str]) -> str:
+    """Tag train's parent and endpoint runs with the fingerprint of ``models_dir``; return it."""
+    fingerprint = models_fingerprint(models_dir)
+    client = mlflow.MlflowClient()
+    for run_id in (parent_id, *run_ids.values()):
+        client.set_tag(run_id, MODELS_TAG, fingerprint)
+    return fingerprint
+
+
+def pipeline_runs(models_dir: Path, experiment: str = DEFAULT_EXPERIMENT) -> dict[str, Any] | None:
+    """The newest train runs that wrote exactly these models, or None.
+
+    Returns ``{"parent_run_id": id, "runs": {endpoint: id}}`` from ``experiment`` of the
+    tracking store :func:`configure` selected (call it first).
+    """
+    try:
+        fingerprint = models_fingerprint(models_dir)
+    except FileNotFoundError:
+        return None
+    found_experiment = mlflow.get_experiment_by_name(experiment)
+    if found_experiment is None:
+        return None
+    found = mlflow.search_runs(
+        experiment_ids=[found_experiment.experiment_id], output_format="list",
+        filter_string=f"tags.`{MODELS_TAG}` = '{fingerprint}'",
+        order_by=["attributes.start_time DESC"])
+    parents = [r for r in found if PARENT_TAG not in r.data.tags]
+    if not parents:
+        return None
+    parent_id = parents[0].info.run_id
+    runs = {r.data.tags["endpoint"]: r.info.run_id for r in found
+            if r.data.tags.get(PARENT_TAG) == parent_id and "endpoint" in r.data.tags}
+    return {"parent_run_id": parent_id, "runs": runs}

@@ -16,6 +16,7 @@ import pandas as pd
 
 from models.persist import load_model
 from pipeline import tracking
+from pipeline.errors import InputError
 from pipeline.io import read_json, write_json
 from pipeline.model_card import collect_card_metadata
 from pipeline.params import Params
@@ -58,8 +59,8 @@ def run(models_dir: Path, features_file: Path, metrics_file: Path, plots_dir: Pa
     metrics = read_json(metrics_file)
     dictionary = read_json(features_file.parent / "dictionary.json")
     cohort = pd.read_parquet(models_dir / "development.parquet")
-    runs = read_json(models_dir / "tracking.json")["runs"]
     tracking.configure()
+    runs = _train_runs(models_dir)
     lineage = tracking.lineage_tags(features_file, params.model_dump(mode="json"))
     registered = {}
     for endpoint in params.train.endpoints:
@@ -74,11 +75,25 @@ def run(models_dir: Path, features_file: Path, metrics_file: Path, plots_dir: Pa
                 horizons_months=params.train.horizons_months, metrics=metrics[endpoint]["metrics"],
                 lineage=lineage, card_metadata=card,
             )
+        # no run id here: this file is a DVC output and run ids are random (dvc.lock would
+        # change on every fresh run); the version's own run_id points to the train run
         registered[endpoint] = {"name": version.name, "version": str(version.version),
-                                "alias": "challenger", "run_id": runs[endpoint]}
+                                "alias": "challenger"}
         log.info("registered %s version %s as @challenger", version.name, version.version)
     write_json({"registered": registered, "tracking_uri": tracking.tracking_uri()}, out_file)
     return registered
+
+
+def _train_runs(models_dir: Path) -> dict[str, str]:
+    """Endpoint -> run id of the train runs that wrote ``models_dir`` (found by their tag)."""
+    found = tracking.pipeline_runs(models_dir)
+    if found is None:
+        raise InputError(models_dir, problem=(
+            f"no MLflow run of train wrote these models (tracking store "
+            f"{tracking.tracking_uri()})"),
+            fix="run `netoutcomes train` (or `dvc repro train`) with the same "
+                "MLFLOW_TRACKING_URI, then register")
+    return found["runs"]
 
 
 def _dotted(model: Any) -> str:

@@ -239,8 +239,7 @@ def run(features_file: Path, models_dir: Path, params: TrainParams, seed: int) -
                 run_ids[name] = _log_endpoint(summaries[name], out_dir, flat)
         mlflow.log_dict(dictionary, "feature_dictionary.json")
         parent_id = parent.info.run_id
-    write_json({"parent_run_id": parent_id, "runs": run_ids,
-                "tracking_uri": tracking.tracking_uri()}, models_dir / "tracking.json")
+    tracking.record_runs(models_dir, parent_id, run_ids)  # run ids stay out of the DVC output
     for name, s in summaries.items():
         best = s["cv"][s["selected"]]
         log.info("%s: selected %s (CV %s %.3f ± %.3f, n=%d, events=%d)", name, s["selected"],
