@@ -202,6 +202,17 @@ class RegistryParams(_Section):
     promote: PromoteParams = Field(default_factory=PromoteParams)
 
 
+class RegisterParams(_Section):
+    """The ``register`` stage: whether a run moves the registry's ``@challenger`` alias.
+
+    ``auto``: ``dvc repro`` / ``make run`` / ``netoutcomes register`` register, a ``dvc exp run``
+    does not (DVC marks its stage commands with ``DVC_EXP_NAME``); ``true``: always, experiments
+    too; ``false``: never.
+    """
+
+    enabled: Literal["auto"] | bool = "auto"
+
+
 @dataclass(frozen=True)
 class ExplainParams:
     """Knobs of the ``explain`` stage (``params.yaml`` section ``explain``; these are the defaults).
@@ -258,6 +269,7 @@ class Params(_Section):
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     explain: ExplainParams = Field(default_factory=ExplainParams)
     registry: RegistryParams = Field(default_factory=RegistryParams)
+    register: RegisterParams = Field(default_factory=RegisterParams)
 
 
 # --- unknown keys, from the types -----------------------------------------------------------

@@ -1,5 +1,9 @@
 """Stage ``register``: each endpoint's selected model enters the MLflow registry as @challenger.
 
+Only where asked: ``register.enabled`` (``auto`` by default) registers in ``dvc repro`` and a
+direct ``netoutcomes register``, never inside a ``dvc exp run``, so exploring never moves the
+alias MLOps promotes from.
+
 Runs after ``evaluate`` so every version carries its validation metrics with intervals, its
 lineage (git commit, DVC data hash, params hash, package versions) and a model card. Nothing
 becomes ``@champion`` here: that is ``netoutcomes promote``, behind the clinical-validity gates.
@@ -8,6 +12,8 @@ becomes ``@champion`` here: that is ``netoutcomes promote``, behind the clinical
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +29,9 @@ from pipeline.params import Params
 from pipeline.registry import register_model
 
 log = logging.getLogger(__name__)
+
+# set by DVC in the environment of every stage command of a `dvc exp run`
+EXPERIMENT_ENV = ("DVC_EXP_NAME", "DVC_EXP_BASELINE_REV")
 
 MISSING_HANDLING = (
     "No imputation before modelling. Gradient-boosted trees send missing values down the branch "
@@ -53,9 +62,28 @@ def _card(endpoint: str, block: dict, selection: dict, cohort: pd.DataFrame, dic
     )
 
 
+def skip_reason(enabled: bool | str, environ: Mapping[str, str] | None = None) -> str | None:
+    """Why this run registers nothing (``register.enabled``), or None when it registers."""
+    environ = os.environ if environ is None else environ
+    if enabled is False:
+        return "register.enabled is false in params.yaml"
+    if enabled == "auto" and any(environ.get(v) for v in EXPERIMENT_ENV):
+        return ("register.enabled is auto and this is a `dvc exp run`: an experiment never "
+                "moves @challenger (run it with -S register.enabled=true to register)")
+    return None
+
+
 def run(models_dir: Path, features_file: Path, metrics_file: Path, plots_dir: Path,
         out_file: Path, params: Params, data_source: str) -> dict[str, Any]:
-    """Register every trained endpoint; write the registered versions to ``out_file``."""
+    """Register every trained endpoint; write the registered versions to ``out_file``.
+
+    Registers nothing (and says why in ``out_file``) when :func:`skip_reason` gives a reason.
+    """
+    reason = skip_reason(params.register.enabled)
+    if reason is not None:
+        log.info("register skipped: %s", reason)
+        write_json({"registered": {}, "skipped": reason}, out_file)
+        return {}
     metrics = read_json(metrics_file)
     dictionary = read_json(features_file.parent / "dictionary.json")
     cohort = pd.read_parquet(models_dir / "development.parquet")
