@@ -17,6 +17,7 @@ import inspect
 import os
 import sys
 import types
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -257,6 +258,12 @@ class ExplainParams:
         if "horizons" in section:
             section["horizons"] = tuple(int(h) for h in section["horizons"])
         return cls(**section)
+
+
+# `register` is also the name of ABCMeta.register (pydantic models are ABCs); nothing calls that
+# on Params, and the section keeps the name users type (`register.enabled`)
+warnings.filterwarnings("ignore", message='Field name "register" in "Params" shadows',
+                        category=UserWarning)
 
 
 class Params(_Section):

@@ -14,18 +14,29 @@ import importlib.metadata as md
 import logging
 import os
 import subprocess
+import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import mlflow
+import mlflow.data
 import yaml
+from mlflow.entities import Metric
+
+from pipeline.params import merged_tree
 
 log = logging.getLogger(__name__)
 
 DEFAULT_URI = "sqlite:///mlflow.db"
 MODELS_TAG = "netoutcomes.models_fingerprint"  # on the parent and endpoint runs of train
+# MLflow 3's experiment type; "custom_model_development" is the UI's "Machine learning" (the
+# other kinds: genai_development, and *_inferred guesses the UI makes when the tag is absent)
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+TRUTH_FILE = Path("data") / "truth" / "truth.csv"  # the simulator's truth: a synthetic cohort
 PARENT_TAG = "mlflow.parentRunId"
 DEFAULT_EXPERIMENT = "netoutcomes"
 TRACKED_PACKAGES = (
@@ -43,18 +54,23 @@ def configure(experiment: str = DEFAULT_EXPERIMENT, artifact_root: Path | None =
     """Point MLflow at the tracking store and select (or create) ``experiment``.
 
     With the local SQLite default, artifacts go to ``./mlartifacts`` (not MLflow's ``./mlruns``).
-    Returns the experiment id.
+    The experiment is tagged as classic machine learning (:data:`EXPERIMENT_KIND`), so the UI
+    opens it on its runs, not on the GenAI traces page. Returns the experiment id.
     """
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     existing = mlflow.get_experiment_by_name(experiment)
     if existing is not None:
         exp_id = existing.experiment_id
+        kind = existing.tags.get(EXPERIMENT_KIND_TAG)
+        if kind is None or kind.endswith("_inferred") or kind == "no_inferred_type":
+            mlflow.MlflowClient().set_experiment_tag(exp_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
     else:
         location = None
         if uri.startswith("sqlite:") or uri.startswith("file:"):
             location = (artifact_root or Path("mlartifacts")).resolve().as_uri()
-        exp_id = mlflow.create_experiment(experiment, artifact_location=location)
+        exp_id = mlflow.create_experiment(experiment, artifact_location=location,
+                                          tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
     mlflow.set_experiment(experiment_id=exp_id)
     return exp_id
 
@@ -177,3 +193,64 @@ def pipeline_runs(models_dir: Path, experiment: str = DEFAULT_EXPERIMENT) -> dic
     runs = {r.data.tags["endpoint"]: r.info.run_id for r in found
             if r.data.tags.get(PARENT_TAG) == parent_id and "endpoint" in r.data.tags}
     return {"parent_run_id": parent_id, "runs": runs}
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"simulate.n_patients": 1000, ...}`` from a nested params mapping."""
+    if isinstance(tree, dict):
+        out: dict[str, Any] = {}
+        for key, value in tree.items():
+            out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: tree}
+
+
+def run_params(train: dict[str, Any], seed: int,
+               params_file: Path = Path("params.yaml")) -> dict[str, str]:
+    """Every knob of the run as MLflow params: ``params.yaml`` (with the overlay, if set) for
+    simulate, features, evaluate ...; ``train`` and ``seed`` as the stage actually used them."""
+    tree = merged_tree(params_file) if Path(params_file).is_file() else {}
+    tree = {**tree, "seed": seed, "train": train}
+    return {k: str(v)[:500] for k, v in flatten(tree).items()}
+
+
+def cohort_source(params: dict[str, str]) -> str:
+    """``simulated`` when the simulator's truth is beside the data, else ``export``.
+
+    A ``source`` key in the params (``simulate | export``) takes precedence.
+    """
+    declared = params.get("source")
+    if declared:
+        return "simulated" if declared == "simulate" else declared
+    return "simulated" if TRUTH_FILE.is_file() else "export"
+
+
+@contextmanager
+def pipeline_run(cohort: Any, seed: int, train: dict[str, Any], tags: dict[str, str],
+                 features_file: Path) -> Iterator[Any]:
+    """The parent run of one pipeline run, named after its cohort (``simulated n=987 seed=42``).
+
+    Logs every param (``simulate.*`` included) and the cohort as an MLflow dataset (its digest
+    is the DVC hash of the features output when known) before yielding the active run.
+    """
+    params = run_params(train, seed)
+    source = cohort_source(params)
+    n_patients = int(cohort["patient_id"].nunique())
+    name = f"{source} n={n_patients} seed={seed}"
+    tags = {**tags, "cohort.source": source, "cohort.n_patients": str(n_patients),
+            "cohort.n_rows": str(len(cohort))}
+    with run(name, parent=True, tags=tags) as active:
+        mlflow.log_params(params)
+        with warnings.catch_warnings():  # source-type and integer-column hints, not problems
+            warnings.simplefilter("ignore", UserWarning)
+            dataset = mlflow.data.from_pandas(cohort, source=str(features_file), name="cohort",
+                                              digest=tags.get("dvc_data_hash"))
+        mlflow.log_input(dataset, context="training")
+        yield active
+
+
+def log_run_metrics(run_id: str, values: dict[str, float]) -> None:
+    """Log finished metrics (e.g. evaluate's headline) on an existing run."""
+    now = int(time.time() * 1000)
+    mlflow.MlflowClient().log_batch(
+        run_id, metrics=[Metric(k, float(v), now, 0) for k, v in values.items()])

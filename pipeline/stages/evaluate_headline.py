@@ -32,6 +32,7 @@ from typing import Any
 
 from clinical.endpoints import ENDPOINTS
 from clinical.therapies import THERAPIES
+from pipeline import tracking
 from pipeline.io import write_json
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,15 @@ def flat_headline(headline: Mapping[str, Mapping[str, float]]) -> dict[str, floa
 
 def record_headline(metrics: Mapping[str, Mapping[str, Any]], models_dir: Path,
                     path: Path = HEADLINE_FILE) -> dict[str, dict[str, float]]:
-    """Write ``metrics/headline.json`` (the DVC metrics file); return the headline."""
+    """Write ``metrics/headline.json`` (the DVC metrics file) and log the same numbers on the
+    parent MLflow run of the train run that wrote ``models_dir``; return the headline."""
     headline = headline_metrics(metrics)
     write_json(headline, path)
+    tracking.configure()
+    runs = tracking.pipeline_runs(models_dir)
+    if runs is None:
+        log.warning("no MLflow run of train for %s: headline not logged to MLflow", models_dir)
+    else:
+        tracking.log_run_metrics(runs["parent_run_id"], flat_headline(headline))
     log.info("headline metrics: %s", path)
     return headline

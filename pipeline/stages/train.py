@@ -229,7 +229,7 @@ def run(features_file: Path, models_dir: Path, params: TrainParams, seed: int) -
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     tags = tracking.lineage_tags(features_file, params.model_dump())
-    with tracking.run("netoutcomes-pipeline", parent=True, tags=tags) as parent:
+    with tracking.pipeline_run(cohort, seed, params.model_dump(), tags, features_file) as parent:
         with Progress(*columns, transient=False) as progress:
             for name in params.endpoints:
                 out_dir = models_dir / name

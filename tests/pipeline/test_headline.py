@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from headline_helpers import metrics_block
 
 from pipeline.stages.evaluate_headline import (
     HEADLINE_FILE,
@@ -19,43 +20,8 @@ from pipeline.stages.evaluate_headline import (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _stat(mean: float) -> dict:
-    return {"mean": mean, "lo": mean - 0.05, "hi": mean + 0.05, "sd": 0.02, "n": 15}
-
-
-def _benefit(label: str, c: float, regret: float | None) -> dict:
-    block = {
-        "reference": "ssa",
-        "pairs": {"prrt_lu177": {"c_for_benefit": {"c": c, "lo": c - 0.1, "hi": c + 0.1}},
-                  "everolimus": {"c_for_benefit": {"c": 0.51}}},
-        "policy": {"model": {"dr": {"value": 0.4}}},
-    }
-    if regret is not None:
-        block["truth"] = {"policy_regret": {"model": {"regret": regret, "true_value": 0.3},
-                                            "as_treated": {"regret": 0.2}}}
-    return {label: block}
-
-
-def _metrics(with_truth: bool = True) -> dict:
-    pfs = {
-        "metrics": {"harrell_c": _stat(0.7356112795), "uno_c": _stat(0.72),
-                    "calibration_slope_24": _stat(0.9), "calibration_slope_12": _stat(1.0234567),
-                    "td_auc_12": _stat(0.75)},
-        "benefit": {**_benefit("12m", 0.5812345, 0.031234 if with_truth else None),
-                    **_benefit("24m", 0.6, 0.02)},
-    }
-    response = {"metrics": {"auc": _stat(0.6986874), "calibration_slope": _stat(0.87654),
-                            "brier": _stat(0.1)},
-                "benefit": _benefit("response", 0.55, 0.0123 if with_truth else None)}
-    if with_truth:
-        pfs["oracle"] = {"ratio": _stat(0.95179058)}
-        response["oracle"] = {"ratio": _stat(0.97011922)}
-    os_block = {"metrics": {"harrell_c": _stat(0.75), "calibration_slope_12": _stat(float("nan"))}}
-    return {"response": response, "pfs": pfs, "os": os_block}
-
-
 def test_headline_picks_the_named_figures_rounded():
-    h = headline_metrics(_metrics())
+    h = headline_metrics(metrics_block())
     assert h["response"] == {"auc": 0.6987, "cal_slope": 0.8765, "oracle_ratio": 0.9701,
                              "prrt_c_benefit": 0.55, "regret": 0.0123}
     # survival: the first calibration horizon (12, not 24) and the first benefit horizon
@@ -66,21 +32,23 @@ def test_headline_picks_the_named_figures_rounded():
 
 
 def test_real_data_has_no_oracle_or_regret_columns():
-    h = headline_metrics(_metrics(with_truth=False))
+    h = headline_metrics(metrics_block(with_truth=False))
     assert "oracle_ratio" not in h["pfs"]
     assert "regret_12m" not in h["pfs"]
     assert h["pfs"]["prrt_c_benefit_12m"] == 0.5812
 
 
 def test_about_a_dozen_flat_numbers():
-    flat = flat_headline(headline_metrics(_metrics()))
+    flat = flat_headline(headline_metrics(metrics_block()))
     assert 10 <= len(flat) <= 15
     assert flat["pfs.harrell_c"] == 0.7356
 
 
-def test_record_writes_the_json_dvc_reads(tmp_path):
+def test_record_writes_the_json_dvc_reads(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     path = tmp_path / "metrics" / "headline.json"
-    record_headline(_metrics(), tmp_path / "models", path)
+    record_headline(metrics_block(), tmp_path / "models", path)  # no train run: file only, warning
     assert json.loads(path.read_text())["pfs"]["harrell_c"] == 0.7356
 
 
