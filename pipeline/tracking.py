@@ -25,6 +25,7 @@ import mlflow
 import mlflow.data
 import yaml
 from mlflow.entities import Metric
+from mlflow.exceptions import MlflowException
 
 from pipeline.params import merged_tree
 
@@ -64,7 +65,7 @@ def configure(experiment: str = DEFAULT_EXPERIMENT, artifact_root: Path | None =
         exp_id = existing.experiment_id
         kind = existing.tags.get(EXPERIMENT_KIND_TAG)
         if kind is None or kind.endswith("_inferred") or kind == "no_inferred_type":
-            mlflow.MlflowClient().set_experiment_tag(exp_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+            _tag_experiment_kind(exp_id)
     else:
         location = None
         if uri.startswith("sqlite:") or uri.startswith("file:"):
@@ -73,6 +74,15 @@ def configure(experiment: str = DEFAULT_EXPERIMENT, artifact_root: Path | None =
                                           tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
     mlflow.set_experiment(experiment_id=exp_id)
     return exp_id
+
+
+def _tag_experiment_kind(exp_id: str) -> None:
+    """Tag an existing experiment as classic ML; a user who may only read it just gets a note."""
+    try:
+        mlflow.MlflowClient().set_experiment_tag(exp_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    except MlflowException as err:  # e.g. PERMISSION_DENIED on a shared tracking server
+        log.warning("experiment %s not tagged %s=%s (%s): the MLflow UI may open it on its "
+                    "GenAI pages", exp_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND, err.error_code)
 
 
 def git_commit(root: Path = Path(".")) -> str:

@@ -98,3 +98,18 @@ def test_headline_lands_on_the_parent_run(project):
     logged = mlflow.MlflowClient().get_run(run.info.run_id).data.metrics
     assert logged["pfs.harrell_c"] == pytest.approx(0.7356)
     assert logged["response.prrt_c_benefit"] == pytest.approx(0.55)
+
+
+def test_a_reader_of_a_shared_experiment_is_not_stopped_by_the_tag(project, monkeypatch, caplog):
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import PERMISSION_DENIED
+
+    mlflow.set_tracking_uri(tracking.tracking_uri())
+    exp_id = mlflow.create_experiment(tracking.DEFAULT_EXPERIMENT)
+
+    def denied(self, *args, **kwargs):
+        raise MlflowException("no EDIT permission", error_code=PERMISSION_DENIED)
+
+    monkeypatch.setattr(mlflow.MlflowClient, "set_experiment_tag", denied)
+    assert tracking.configure() == exp_id
+    assert "PERMISSION_DENIED" in caplog.text
