@@ -102,9 +102,14 @@ def _beeswarm(result: ShapResult, numeric: pd.DataFrame, labels: list[str], rows
         data=numeric.iloc[rows].to_numpy(dtype=float),
         feature_names=labels,
     )
-    with warnings.catch_warnings():  # all-NaN colour columns (categories) are drawn grey
-        warnings.simplefilter("ignore", RuntimeWarning)
-        shap.plots.beeswarm(explanation, max_display=top_k, show=False)
+    state = np.random.get_state()  # shap jitters with the global RNG: seed it, then restore,
+    np.random.seed(0)              # so the same run draws the same bytes (dvc.lock unchanged)
+    try:
+        with warnings.catch_warnings():  # all-NaN colour columns (categories) are drawn grey
+            warnings.simplefilter("ignore", RuntimeWarning)
+            shap.plots.beeswarm(explanation, max_display=top_k, show=False)
+    finally:
+        np.random.set_state(state)
     return plt.gcf()
 
 

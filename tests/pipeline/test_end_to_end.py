@@ -132,7 +132,10 @@ def _check_benefit(metrics: dict, models: Path, project: Path) -> None:
     cv = pd.read_parquet(models / "pfs" / "cv_predictions.parquet")
     assert what_if.groupby("row")["therapy"].nunique().eq(5).all()
     assert what_if["row"].nunique() == cv.loc[cv["repeat"] == 0, "row"].nunique()
-    runs = json.loads((models / "tracking.json").read_text())["runs"]
+    from pipeline import tracking
+
+    tracking.configure()  # MLFLOW_TRACKING_URI: the test's own store
+    runs = tracking.pipeline_runs(models)["runs"]
     logged = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}").get_run(
         runs["pfs"]).data.metrics
     assert "benefit.12m.prrt_lu177.c_for_benefit" in logged
