@@ -25,7 +25,8 @@ from models.design import DesignMatrix
 from models.evaluation import harrell_c, roc_auc
 from models.tuning import tune
 
-__all__ = ["Candidate", "CVResult", "TuningConfig", "cross_validate", "fit_candidate", "score", "select"]
+__all__ = ["Candidate", "CVResult", "TuningConfig", "cross_validate", "fit_candidate", "score",
+           "select"]
 
 logger = logging.getLogger(__name__)
 
@@ -223,7 +224,8 @@ def cross_validate(
     if kind not in ("binary", "survival"):
         raise ValueError(f"kind must be 'binary' or 'survival', got {kind!r}")
     tuning = tuning or TuningConfig()
-    tasks = [(k, k // n_splits, np.asarray(tr), np.asarray(te)) for k, (tr, te) in enumerate(splits)]
+    tasks = [(k, k // n_splits, np.asarray(tr), np.asarray(te))
+             for k, (tr, te) in enumerate(splits)]
     jobs = [(c, t) for c in candidates for t in tasks]
     runner = Parallel(n_jobs=n_jobs, return_as="generator")
     outputs = []

@@ -32,6 +32,7 @@ def load_model(path_dir: Path | str) -> Any:
         raise ValueError(f"{path}: no model.json; not a saved netoutcomes model")
     kind = read_json(sidecar).get("kind")
     if kind not in MODEL_CLASSES:
-        raise ValueError(f"{path}: unknown model kind {kind!r}; expected one of {sorted(MODEL_CLASSES)}")
+        raise ValueError(f"{path}: unknown model kind {kind!r}; "
+                         f"expected one of {sorted(MODEL_CLASSES)}")
     cls = getattr(importlib.import_module(MODEL_CLASSES[kind]), kind)
     return cls.load(path)

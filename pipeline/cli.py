@@ -1,4 +1,4 @@
-"""The ``netoutcomes`` command line: one subcommand per DVC stage plus run, explain, promote, serve."""
+"""The ``netoutcomes`` command line: one subcommand per DVC stage plus explain, promote, serve."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from pipeline.catalog import catalog_for, dictionary_path_for, quarantine_dir_fo
 
 app = typer.Typer(
     name="netoutcomes",
-    help="Outcome prediction for neuroendocrine tumours: response, PFS and OS per candidate therapy.",
+    help="Outcome prediction for neuroendocrine tumours: response, PFS and OS per candidate "
+    "therapy.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -26,6 +27,7 @@ app = typer.Typer(
 console = Console(stderr=True)
 CAT = catalog_for(".")
 ParamsOpt = Annotated[Path, typer.Option("--params", help="The params.yaml to read.")]
+FeaturesOpt = Annotated[Path, typer.Option("--features", help="Feature table.")]
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -72,18 +74,23 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
 @friendly
 def simulate(
     n_patients: Annotated[
-        int | None, typer.Option("--n-patients", help="Number of patients [params: simulate.n_patients].")
+        int | None,
+        typer.Option("--n-patients", help="Number of patients [params: simulate.n_patients]."),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed; same seed = same bytes [params: seed].")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed; same seed = same bytes [params: seed].")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for the raw CSV export.")] = CAT.raw_dir,
     mode: Annotated[
         str | None, typer.Option(help="rct (randomised) or real_world (propensity) [params].")
     ] = None,
     messy: Annotated[
-        bool | None, typer.Option("--messy/--clean", help="Add the faults of real exports [params].")
+        bool | None,
+        typer.Option("--messy/--clean", help="Add the faults of real exports [params]."),
     ] = None,
     population: Annotated[
-        str | None, typer.Option(help="Trial-like preset: netter1, radiant3, sunitinib_pnet [params].")
+        str | None,
+        typer.Option(help="Trial-like preset: netter1, radiant3, sunitinib_pnet [params]."),
     ] = None,
     truth_out: Annotated[
         Path | None, typer.Option(help="Folder for the ground truth (default: <out>/../truth).")
@@ -115,7 +122,9 @@ def simulate(
 @friendly
 def validate(
     raw: Annotated[Path, typer.Option(help="Folder with the raw CSV export.")] = CAT.raw_dir,
-    out: Annotated[Path, typer.Option(help="Folder for validated Parquet tables.")] = CAT.validated_dir,
+    out: Annotated[
+        Path, typer.Option(help="Folder for validated Parquet tables.")
+    ] = CAT.validated_dir,
     demo_key: Annotated[bool, typer.Option(
         "--demo-key", help="Use the public demo pseudonym key when no key is set: only for the "
         "simulator's own export (checked against its manifest.json).")] = False,
@@ -151,7 +160,9 @@ def _parse_day(text: str | None, option: str):
 @app.command()
 @friendly
 def features(
-    validated: Annotated[Path, typer.Option(help="Folder of validated tables.")] = CAT.validated_dir,
+    validated: Annotated[
+        Path, typer.Option(help="Folder of validated tables.")
+    ] = CAT.validated_dir,
     out: Annotated[Path, typer.Option(help="Feature table (Parquet).")] = CAT.features_file,
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
@@ -167,11 +178,11 @@ def features(
 @app.command()
 @friendly
 def train(
-    features_file: Annotated[Path, typer.Option("--features", help="Feature table.")] = CAT.features_file,
+    features_file: FeaturesOpt = CAT.features_file,
     out: Annotated[Path, typer.Option(help="Folder for trained models.")] = CAT.models_dir,
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
-    """Choose and fit the response, PFS and OS models by nested cross-validation (MLflow-tracked)."""
+    """Choose and fit the response, PFS and OS models by nested cross-validation (MLflow)."""
     from pipeline.params import check_model_arguments, load_params
     from pipeline.stages import train as stage
 
@@ -184,7 +195,7 @@ def train(
 @app.command()
 @friendly
 def evaluate(
-    features_file: Annotated[Path, typer.Option("--features", help="Feature table.")] = CAT.features_file,
+    features_file: FeaturesOpt = CAT.features_file,
     models: Annotated[Path, typer.Option(help="Folder of trained models.")] = CAT.models_dir,
     truth: Annotated[
         Path | None, typer.Option(help="Simulator truth folder for the oracle ratio (if present).")
@@ -193,7 +204,7 @@ def evaluate(
     plots: Annotated[Path, typer.Option(help="Folder for plots.")] = CAT.plots_dir,
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
-    """Validated performance with intervals, calibration, decision curves, subgroups, oracle ratio."""
+    """Validated performance with intervals, calibration, decision curves, subgroups, oracle."""
     from pipeline.params import check_model_arguments, load_params
     from pipeline.stages import evaluate as stage
     from pipeline.stages.train import FACTORIES
@@ -208,7 +219,7 @@ def evaluate(
 @friendly
 def register(
     models: Annotated[Path, typer.Option(help="Folder of trained models.")] = CAT.models_dir,
-    features_file: Annotated[Path, typer.Option("--features", help="Feature table.")] = CAT.features_file,
+    features_file: FeaturesOpt = CAT.features_file,
     metrics: Annotated[Path, typer.Option(help="Metrics JSON from evaluate.")] = CAT.metrics_file,
     plots: Annotated[Path, typer.Option(help="Plots folder from evaluate.")] = CAT.plots_dir,
     out: Annotated[Path, typer.Option(help="Record of registered versions.")] = CAT.registered_file,
@@ -225,7 +236,8 @@ def register(
         if CAT.truth_dir.exists() else "Validated centre export (data/validated)."
     )
     stage.run(models, features_file, metrics, plots, out, p, source)
-    console.print(f"registered: [bold]{out}[/]  (promote with `netoutcomes promote --endpoint pfs`)")
+    console.print(f"registered: [bold]{out}[/]  "
+                  "(promote with `netoutcomes promote --endpoint pfs`)")
 
 
 @app.command()
@@ -236,7 +248,7 @@ def explain(
     ] = None,
     cohort: Annotated[bool, typer.Option("--cohort", help="Write the cohort report.")] = False,
     out: Annotated[Path | None, typer.Option(help="HTML file to write.")] = None,
-    features_file: Annotated[Path, typer.Option("--features", help="Feature table.")] = CAT.features_file,
+    features_file: FeaturesOpt = CAT.features_file,
     models: Annotated[Path, typer.Option(help="Folder of trained models.")] = CAT.models_dir,
     metrics: Annotated[Path, typer.Option(help="Metrics JSON from evaluate.")] = CAT.metrics_file,
     plots: Annotated[Path, typer.Option(help="Plots folder from evaluate.")] = CAT.plots_dir,
@@ -263,14 +275,20 @@ def explain(
 @app.command("what-if")
 @friendly
 def what_if(
-    features_file: Annotated[Path, typer.Option("--features", help="Feature table.")] = CAT.features_file,
+    features_file: FeaturesOpt = CAT.features_file,
     models: Annotated[Path, typer.Option(help="Folder of trained models.")] = CAT.models_dir,
     out: Annotated[Path, typer.Option(help="Parquet file to write.")] = Path("what_if.parquet"),
-    metrics: Annotated[Path, typer.Option(help="Metrics JSON (calibration-slope intervals).")] = CAT.metrics_file,
-    reference: Annotated[str, typer.Option(help="Therapy the differences are taken against.")] = "ssa",
-    horizon: Annotated[list[float] | None, typer.Option(help="Survival horizon in months (repeat).")] = None,
+    metrics: Annotated[
+        Path, typer.Option(help="Metrics JSON (calibration-slope intervals).")
+    ] = CAT.metrics_file,
+    reference: Annotated[
+        str, typer.Option(help="Therapy the differences are taken against.")
+    ] = "ssa",
+    horizon: Annotated[
+        list[float] | None, typer.Option(help="Survival horizon in months (repeat).")
+    ] = None,
 ) -> None:
-    """Batch what-if: one row per patient and candidate therapy, with the difference vs a reference."""
+    """Batch what-if: one row per patient and candidate therapy, difference vs a reference."""
     from pipeline.stages import what_if as stage
 
     table = stage.run(features_file, models, metrics, out, reference=reference,
@@ -281,7 +299,9 @@ def what_if(
 @app.command()
 @friendly
 def holdout(
-    out: Annotated[Path, typer.Option(help="Folder for the hold-out cohort.")] = Path("data/holdout"),
+    out: Annotated[
+        Path, typer.Option(help="Folder for the hold-out cohort.")
+    ] = Path("data/holdout"),
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Simulate, validate and featurise an independent cohort for the promotion gates."""

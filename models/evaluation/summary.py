@@ -92,7 +92,8 @@ def survival_fold_metrics(
         out[f"td_auc_{t:g}"] = float(auc)
     times = np.array(list(grid))
     first_event = float(np.min(y_test[y_test.dtype.names[1]]))
-    times = times[(times > first_event) & (times < _max_time(y_test)) & (times < _max_time(y_train))]
+    inside = (times > first_event) & (times < _max_time(y_test)) & (times < _max_time(y_train))
+    times = times[inside]
     if times.size >= 2:
         matrix = np.column_stack([surv[grid[t]].to_numpy() for t in times])
         out["ibs"] = integrated_brier(y_train, y_test, matrix, times)

@@ -31,5 +31,6 @@ def run(
         parameters, n_patients, rng, mode=mode, population=population, messy=messy
     )
     paths = write_cohort(cohort, out_dir, truth_dir)
-    log.info("simulated %d patients (%s%s) into %s", n_patients, mode, ", messy" if messy else "", out_dir)
+    log.info("simulated %d patients (%s%s) into %s", n_patients, mode,
+             ", messy" if messy else "", out_dir)
     return paths

@@ -131,7 +131,8 @@ def train_endpoint(
     task = progress.add_task(f"{endpoint.name}: nested CV", total=len(cands) * len(splits))
     cv = cross_validate(
         cands, frame, dictionary, y, splits, kind=endpoint.kind, n_splits=params.cv.n_splits,
-        horizons=survival_grid(params.horizons_months), tuning=_tuning(params), seed=seed, n_jobs=params.n_jobs,
+        horizons=survival_grid(params.horizons_months), tuning=_tuning(params), seed=seed,
+        n_jobs=params.n_jobs,
         progress=lambda k: progress.advance(task, k), therapies=INDEX_THERAPIES,
     )
     selected = select(cv.fold_scores, [c.name for c in cands], one_se=params.one_se)

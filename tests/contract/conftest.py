@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from contract_fixtures import KEY, make_raw, write_raw  # noqa: F401
 
 

@@ -1,4 +1,4 @@
-"""Imports are one-way: pipeline -> features, models; only pipeline touches mlflow/typer/yaml/dvc."""
+"""Imports are one-way: pipeline -> features, models; only pipeline touches mlflow/typer/yaml."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""End to end through the real CLI on a small simulated cohort, MLflow in a temporary SQLite store."""
+"""End to end through the real CLI on a small simulated cohort, MLflow in a temporary SQLite."""
 
 from __future__ import annotations
 
@@ -80,7 +80,8 @@ def test_pipeline_runs_end_to_end_and_is_reproducible(project, monkeypatch):
     assert 0.6 < pfs["metrics"]["harrell_c"]["mean"] < 0.9
     assert 0.6 < pfs["oracle"]["ratio"]["mean"] < 1.1
     assert 0.5 < metrics["response"]["metrics"]["auc"]["mean"] < 0.9
-    assert (project / "reports" / "plots_a" / "pfs" / "km_by_risk_tertile.png").stat().st_size > 5000
+    km = project / "reports" / "plots_a" / "pfs" / "km_by_risk_tertile.png"
+    assert km.stat().st_size > 5000
     assert (project / "data" / "models_a" / "pfs" / "model" / "model.json").exists()
     assert not list((project / "data" / "models_a").rglob("*.pkl"))
     _check_benefit(metrics, project / "data" / "models_a", project)

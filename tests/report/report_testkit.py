@@ -84,6 +84,21 @@ def read_keys(html: str) -> dict[str, str | None]:
     return {k: v[0] for k, v in keys.items()}
 
 
+def _prediction_keys(p) -> dict[str, float]:
+    """The keyed numbers of one eligible therapy's predictions."""
+    t = slugify(p.therapy)
+    exp: dict[str, float] = {}
+    if p.p_response is not None:
+        exp[f"p_response_{t}"] = p.p_response
+    if p.p_response_ci is not None:
+        exp[f"p_response_lo_{t}"], exp[f"p_response_hi_{t}"] = p.p_response_ci
+    for name, table in (("pfs", p.pfs_at), ("os", p.os_at)):
+        for m, (est, lo, hi) in table.items():
+            exp[f"{name}_{m}_{t}"] = est
+            exp[f"{name}_{m}_{t}_lo"], exp[f"{name}_{m}_{t}_hi"] = lo, hi
+    return exp
+
+
 def expected_patient_keys(report: PatientReport) -> dict[str, float | str]:
     """The numbers a patient report must expose, straight from its input data."""
     exp: dict[str, float | str] = {
@@ -92,20 +107,8 @@ def expected_patient_keys(report: PatientReport) -> dict[str, float | str]:
         "made_on": report.made_on,
     }
     for p in report.predictions:
-        if not p.eligible:
-            continue
-        t = slugify(p.therapy)
-        if p.p_response is not None:
-            exp[f"p_response_{t}"] = p.p_response
-        if p.p_response_ci is not None:
-            exp[f"p_response_lo_{t}"], exp[f"p_response_hi_{t}"] = p.p_response_ci
-        for name, table in (("pfs", p.pfs_at), ("os", p.os_at)):
-            for m, (est, lo, hi) in table.items():
-                exp[f"{name}_{m}_{t}"], exp[f"{name}_{m}_{t}_lo"], exp[f"{name}_{m}_{t}_hi"] = (
-                    est,
-                    lo,
-                    hi,
-                )
+        if p.eligible:
+            exp.update(_prediction_keys(p))
     for ep, drivers in (
         ("pfs", report.drivers_pfs),
         ("response", report.drivers_response),
