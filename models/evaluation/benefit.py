@@ -45,7 +45,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.stats import norm
 
 from models.evaluation._checks import _as_rng, _check_positive_int, _check_survival
-from models.evaluation.calibration import _lowess
+from models.evaluation.calibration import _fit_cox_1d, _lowess
 
 __all__ = [
     "MATCHING",
@@ -472,9 +472,37 @@ def _cox_hr(frame: pd.DataFrame, *, weights: bool, robust: bool) -> dict[str, fl
             "hi": float(row["exp(coef) upper 95%"])}
 
 
+def _stabilised_weights(treated: np.ndarray, e: np.ndarray) -> np.ndarray:
+    share = treated.mean()
+    return np.where(treated, share / e, (1 - share) / (1 - e))
+
+
+def _bootstrap_iptw_hr(event: np.ndarray, time: np.ndarray, treated: np.ndarray, e: np.ndarray,
+                       n_boot: int, seed: int) -> tuple[float, float]:
+    """Percentile 95% interval of the IPTW hazard ratio (patients resampled, propensity fixed)."""
+    rng = _as_rng(seed)
+    n = time.size
+    draws = np.full(n_boot, np.nan)
+    for b in range(n_boot):  # loop over resamples
+        i = rng.integers(0, n, n)
+        if treated[i].all() or not treated[i].any() or not event[i].any():
+            continue
+        w = _stabilised_weights(treated[i], e[i])
+        draws[b] = _fit_cox_1d(treated[i].astype(float), event[i], time[i], weights=w)
+    ok = np.exp(draws[np.isfinite(draws)])
+    if ok.size < 2:
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(ok, [0.025, 0.975])
+    return float(lo), float(hi)
+
+
 def iptw_cox(y: np.ndarray, treated, propensity_a, propensity_b, *, clip: float = 0.01,
-             adjust: np.ndarray | None = None) -> dict[str, float]:
+             adjust: np.ndarray | None = None, n_boot: int = 0, seed: int = 0
+             ) -> dict[str, float]:
     """IPTW-weighted Cox hazard ratio of A vs B (stabilised weights, robust 95% interval).
+
+    With ``n_boot`` a percentile bootstrap interval (``boot_lo``/``boot_hi``: patients
+    resampled, propensities held fixed, weighted Breslow partial likelihood) is added.
 
     Args:
         y: Survival outcome of the patients who received A or B.
@@ -490,8 +518,7 @@ def iptw_cox(y: np.ndarray, treated, propensity_a, propensity_b, *, clip: float 
     treated = np.asarray(treated, dtype=bool)
     pa, pb = np.asarray(propensity_a, float), np.asarray(propensity_b, float)
     e = np.clip(pa / np.maximum(pa + pb, 1e-12), clip, 1 - clip)
-    share = treated.mean()
-    w = np.where(treated, share / e, (1 - share) / (1 - e))
+    w = _stabilised_weights(treated, e)
     frame = pd.DataFrame({"time": time, "event": event.astype(int), "treated": treated.astype(int),
                           "w": w})
     if adjust is not None:
@@ -499,6 +526,8 @@ def iptw_cox(y: np.ndarray, treated, propensity_a, propensity_b, *, clip: float 
     out = _cox_hr(frame, weights=True, robust=True)
     out.update({"ess_treated": effective_sample_size(w[treated]),
                 "ess_reference": effective_sample_size(w[~treated])})
+    if n_boot and adjust is None:
+        out["boot_lo"], out["boot_hi"] = _bootstrap_iptw_hr(event, time, treated, e, n_boot, seed)
     return out
 
 

@@ -141,7 +141,7 @@ def _model_average(kind: str, what_if: pd.DataFrame, n: int, a: str, b: str,
 
 
 def _observed_average(kind: str, y: Any, received: np.ndarray, propensity: pd.DataFrame,
-                      a: str, b: str, cfg: BenefitConfig) -> dict[str, Any]:
+                      a: str, b: str, cfg: BenefitConfig, seed: int) -> dict[str, Any]:
     """IPTW estimate (and the unadjusted one on randomised data) among receivers of A or B."""
     sel = np.isin(received, [a, b])
     treated = received[sel] == a
@@ -159,7 +159,8 @@ def _observed_average(kind: str, y: Any, received: np.ndarray, propensity: pd.Da
         return out
     ys = y[sel]
     out = {"iptw_cox": iptw_cox(ys, treated, propensity[a].to_numpy()[sel],
-                                propensity[b].to_numpy()[sel], clip=cfg.propensity_clip)}
+                                propensity[b].to_numpy()[sel], clip=cfg.propensity_clip,
+                                n_boot=cfg.n_boot, seed=seed)}
     if cfg.randomised:
         out["randomised_cox"] = unadjusted_cox(ys, treated)
     return out
@@ -192,7 +193,7 @@ def _pair(kind: str, what_if: pd.DataFrame, y: Any, received: np.ndarray,
         "mean_predicted_benefit": float(np.nanmean(benefit[sel])),
         "ipcw_known_share": float(np.mean(ipcw[sel] > 0)),
         "average_effect": {"model": _model_average(kind, what_if, n, a, b, horizon, cfg, seed),
-                           **_observed_average(kind, y, received, propensity, a, b, cfg)},
+                           **_observed_average(kind, y, received, propensity, a, b, cfg, seed)},
     }
 
 

@@ -223,19 +223,25 @@ def survival_calibration_by_decile(y: np.ndarray, surv_at_t, t: float, n_groups:
     }
 
 
-def _fit_cox_1d(x: np.ndarray, event: np.ndarray, time: np.ndarray) -> float:
-    """Cox coefficient of one covariate (Breslow ties) by Newton-Raphson, O(n log n)."""
+def _fit_cox_1d(x: np.ndarray, event: np.ndarray, time: np.ndarray,
+                weights: np.ndarray | None = None) -> float:
+    """Cox coefficient of one covariate (Breslow ties) by Newton-Raphson, O(n log n).
+
+    ``weights``: optional case weights (e.g. inverse propensity) in the weighted partial
+    likelihood; None = 1 for everyone.
+    """
     order = np.argsort(time, kind="stable")
     x, event, time = x[order], event[order], time[order]
+    case = np.ones(x.size) if weights is None else np.asarray(weights, dtype=float)[order]
     first = np.searchsorted(time, time, side="left")  # risk set = all with time >= t_i
     coef = 0.0
     for _ in range(50):
         eta = coef * x
-        w = np.exp(eta - eta.max())
+        w = case * np.exp(eta - eta.max())
         s0, s1, s2 = (np.cumsum(v[::-1])[::-1][first] for v in (w, w * x, w * x * x))
         mean = s1[event] / s0[event]
-        score = np.sum(x[event] - mean)
-        info = np.sum(s2[event] / s0[event] - mean**2)
+        score = np.sum(case[event] * (x[event] - mean))
+        info = np.sum(case[event] * (s2[event] / s0[event] - mean**2))
         if info <= 0:
             return float("nan")
         step = score / info
