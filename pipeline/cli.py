@@ -88,6 +88,15 @@ def simulate(
     truth_out: Annotated[
         Path | None, typer.Option(help="Folder for the ground truth (default: <out>/../truth).")
     ] = None,
+    select: Annotated[
+        str | None,
+        typer.Option(
+            "--select",
+            help="Population criteria 'key=value; ...' instead of a preset: site=pancreas,lung; "
+            "grade=G1,G2; ki67=10-55; functional=no; line=first|later; "
+            "disease=progressive|stable; sstr=positive; prior=ssa.",
+        ),
+    ] = None,
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Write a synthetic NET cohort (raw multi-table export) and its ground truth."""
@@ -107,6 +116,7 @@ def simulate(
         mode=mode,
         population=population if population is not None else p.simulate.population,
         messy=messy if messy is not None else p.simulate.messy,
+        selection=select,
     )
     console.print(f"raw export: [bold]{out}[/]  truth (kept apart): [bold]{truth}[/]")
 

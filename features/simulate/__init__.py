@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.simulate._params import population_preset
+from features.simulate._params import population_preset, preset_selection
 from features.simulate.covariates import draw_covariates
 from features.simulate.export import SimulatedCohort, assemble_tables, write_cohort
 from features.simulate.imaging import build_imaging, draw_lesions
@@ -26,6 +26,7 @@ from features.simulate.outcomes import (
     draw_outcomes,
     marginal_response_probability,
 )
+from features.simulate.selection import PopulationSelection, SelectionError, parse_selection
 from features.simulate.therapy import (
     THERAPIES,
     assign_therapy,
@@ -35,29 +36,61 @@ from features.simulate.therapy import (
 )
 from features.simulate.timeline import build_assessments, build_treatments, draw_calendar
 
-__all__ = ["DEFAULT_PARAMETERS", "SimulatedCohort", "simulate_cohort", "write_cohort", "THERAPIES"]
+__all__ = [
+    "DEFAULT_PARAMETERS",
+    "PopulationSelection",
+    "SelectionError",
+    "SimulatedCohort",
+    "THERAPIES",
+    "parse_selection",
+    "simulate_cohort",
+    "write_cohort",
+]
 
 DEFAULT_PARAMETERS: Path = Path(__file__).with_name("parameters.yaml")
 
 log = logging.getLogger(__name__)
 
 
-def _draw_population(parameters, n, rng, population) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Covariates and prior lines; trial presets keep only patients eligible for every arm."""
+_MAX_SCREENING_BATCHES = 40
+_MAX_SCREENING_BATCH = 200_000
+
+
+def _draw_population(
+    parameters, n, rng, population, selection=None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Covariates and prior lines of ``n`` patients meeting the selection (screened in batches).
+
+    A preset's selection comes from its ``select`` block, and its patients must be eligible for
+    every arm; a free selection (``selection``) screens only by its criteria.
+    """
     preset = population_preset(parameters, population)
-    if preset is None:
+    if preset is not None:
+        selection = preset_selection(parameters, population)
+    if selection is None:
         pt = draw_covariates(parameters, n, rng, None)
         pt = pd.concat([pt, draw_prior_lines(parameters, n, rng, None)], axis=1)
         return pt, compute_eligibility(parameters, pt)
+    arms = list(preset["arms"]) if preset is not None else []
     kept: list[pd.DataFrame] = []
-    total = 0
-    while total < n:  # screening batches (a few at most), not a loop over patients
-        m = int(1.3 * (n - total)) + 20
-        pt = draw_covariates(parameters, m, rng, population)
-        pt = pd.concat([pt, draw_prior_lines(parameters, m, rng, population)], axis=1)
-        ok = compute_eligibility(parameters, pt)[list(preset["arms"])].all(axis=1)
+    total = drawn = 0
+    for _ in range(_MAX_SCREENING_BATCHES):  # screening batches, not a loop over patients
+        rate = (total + 1) / (drawn + 1) if drawn else 1.0
+        m = min(int(1.3 * (n - total) / rate) + 20, _MAX_SCREENING_BATCH)
+        pt = draw_covariates(parameters, m, rng, selection)
+        pt = pd.concat([pt, draw_prior_lines(parameters, m, rng, selection)], axis=1)
+        ok = selection.mask(pt) & compute_eligibility(parameters, pt)[arms].all(axis=1).to_numpy()
         kept.append(pt.loc[ok])
         total += int(ok.sum())
+        drawn += m
+        if total >= n or (total == 0 and drawn >= _MAX_SCREENING_BATCH):
+            break
+    if total < n:
+        arms_txt = f" and eligible for every arm ({', '.join(arms)})" if arms else ""
+        raise SelectionError(
+            f"selection ({selection.describe()}{arms_txt}) kept {total} of {drawn} drawn "
+            f"patients, fewer than the {n} asked for; widen the selection"
+        )
     pt = pd.concat(kept, ignore_index=True).iloc[:n].reset_index(drop=True)
     return pt, compute_eligibility(parameters, pt)
 
@@ -94,6 +127,7 @@ def simulate_cohort(
     mode: str = "real_world",
     population: str | None = None,
     messy: bool = False,
+    selection: PopulationSelection | None = None,
 ) -> SimulatedCohort:
     """Simulate ``n_patients`` NET patients: raw tables (data contract §1) and truth.
 
@@ -105,6 +139,8 @@ def simulate_cohort(
         population: ``None`` (mixed real-world NET population) or a preset name
             (``netter1``, ``radiant3``, ``sunitinib_pnet``).
         messy: add the faults of real exports (units, spellings, duplicates, typos, ...).
+        selection: enrolment criteria for a cohort without a preset (every therapy a
+            candidate, real-world calendar); a preset brings its own (``select`` block).
 
     Returns:
         The cohort: ``tables`` (7 raw tables) and ``truth`` (``truth``, ``counterfactual``).
@@ -113,7 +149,12 @@ def simulate_cohort(
         raise ValueError(f"n_patients must be >= 1, got {n_patients}")
     if mode not in ("rct", "real_world"):
         raise ValueError(f"mode must be 'rct' or 'real_world', got {mode!r}")
-    pt, eligible = _draw_population(parameters, n_patients, rng, population)
+    if population is not None and selection is not None:
+        raise SelectionError(
+            f"give either the preset {population!r} or a selection, not both: a preset brings "
+            "its own selection (its 'select' block in the simulator parameters)"
+        )
+    pt, eligible = _draw_population(parameters, n_patients, rng, population, selection)
     lesions = draw_lesions(parameters, pt, rng)
     largest = np.zeros(len(pt))
     np.maximum.at(largest, lesions["pid"].to_numpy(), lesions["diameter"].to_numpy())

@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.simulate.selection import PopulationSelection, selection_from_mapping
+
 
 def block(parameters: dict[str, Any], name: str) -> dict[str, Any]:
     """One parameter block, with a clear error when it is missing."""
@@ -29,6 +31,16 @@ def population_preset(parameters: dict[str, Any], population: str | None) -> dic
     if population not in presets:
         raise ValueError(f"unknown population {population!r}; expected one of {sorted(presets)}")
     return presets[population]
+
+
+def preset_selection(
+    parameters: dict[str, Any], population: str | None
+) -> PopulationSelection | None:
+    """The enrolment criteria of a preset (a ``PopulationSelection``), ``None`` for no preset."""
+    preset = population_preset(parameters, population)
+    if preset is None:
+        return None
+    return selection_from_mapping(preset.get("select", {}), f"populations.{population}.select")
 
 
 def days(values: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from features.simulate._params import block, log_hr, population_preset
+from features.simulate.selection import PopulationSelection
 
 THERAPIES = ("prrt_lu177", "everolimus", "sunitinib", "ssa", "chemotherapy")
 
@@ -116,18 +117,31 @@ def _propensity_scores(parameters: dict[str, Any], pt: pd.DataFrame, arms: list[
 
 
 def draw_prior_lines(
-    parameters: dict[str, Any], n: int, rng: np.random.Generator, population: str | None
+    parameters: dict[str, Any],
+    n: int,
+    rng: np.random.Generator,
+    selection: PopulationSelection | None = None,
 ) -> pd.DataFrame:
-    """Prior therapy lines as a wide frame: ``n_prior`` and ``prior_1..prior_4`` therapies."""
+    """Prior therapy lines as a wide frame: ``n_prior`` and ``prior_1..prior_4`` therapies.
+
+    A selection requiring prior SSA at a later line draws the SSA-refractory history of the
+    pivotal trials (first line SSA, then a few more); a first-line selection draws none.
+    """
     t = block(parameters, "therapy")
-    preset = population_preset(parameters, population)
     choices = np.asarray(t["prior_line_choices"], dtype=object)
-    if preset is not None and preset.get("prior_ssa"):
+    refractory = (
+        selection is not None
+        and "ssa" in selection.prior_therapies
+        and selection.line in (None, "later")
+    )
+    if refractory:
         n_prior = 1 + np.minimum(rng.poisson(0.6, n), 3)
         first_ssa = np.ones(n, dtype=bool)
     else:
         n_prior = np.minimum(rng.poisson(t["prior_lines_mean"], n), 4)
         first_ssa = (rng.random(n) < t["p_first_prior_ssa"]) & (n_prior > 0)
+    if selection is not None and selection.line == "first":
+        n_prior = np.zeros(n, dtype=np.int64)
     lines = choices[rng.integers(0, len(choices), (n, 4))]
     lines[:, 0] = np.where(first_ssa, "ssa", lines[:, 0])
     lines = np.where(np.arange(4)[None, :] < n_prior[:, None], lines, None)
