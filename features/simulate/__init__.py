@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.simulate._params import population_preset, preset_selection
-from features.simulate.covariates import draw_covariates
+from features.simulate._params import population_preset
 from features.simulate.export import SimulatedCohort, assemble_tables, write_cohort
 from features.simulate.imaging import build_imaging, draw_lesions
 from features.simulate.labs import build_labs, build_pathology
@@ -26,13 +25,12 @@ from features.simulate.outcomes import (
     draw_outcomes,
     marginal_response_probability,
 )
+from features.simulate.population import draw_population
 from features.simulate.selection import PopulationSelection, SelectionError, parse_selection
 from features.simulate.therapy import (
     THERAPIES,
     assign_therapy,
-    compute_eligibility,
     compute_treatment_log_hr,
-    draw_prior_lines,
 )
 from features.simulate.timeline import build_assessments, build_treatments, draw_calendar
 
@@ -52,47 +50,15 @@ DEFAULT_PARAMETERS: Path = Path(__file__).with_name("parameters.yaml")
 log = logging.getLogger(__name__)
 
 
-_MAX_SCREENING_BATCHES = 40
-_MAX_SCREENING_BATCH = 200_000
-
-
-def _draw_population(
-    parameters, n, rng, population, selection=None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Covariates and prior lines of ``n`` patients meeting the selection (screened in batches).
-
-    A preset's selection comes from its ``select`` block, and its patients must be eligible for
-    every arm; a free selection (``selection``) screens only by its criteria.
-    """
+def _check_recordable(parameters: dict[str, Any], population: str | None) -> None:
+    """A preset whose arms the raw export cannot record (placebo, PRRT + SSA) is refused."""
     preset = population_preset(parameters, population)
-    if preset is not None:
-        selection = preset_selection(parameters, population)
-    if selection is None:
-        pt = draw_covariates(parameters, n, rng, None)
-        pt = pd.concat([pt, draw_prior_lines(parameters, n, rng, None)], axis=1)
-        return pt, compute_eligibility(parameters, pt)
-    arms = list(preset["arms"]) if preset is not None else []
-    kept: list[pd.DataFrame] = []
-    total = drawn = 0
-    for _ in range(_MAX_SCREENING_BATCHES):  # screening batches, not a loop over patients
-        rate = (total + 1) / (drawn + 1) if drawn else 1.0
-        m = min(int(1.3 * (n - total) / rate) + 20, _MAX_SCREENING_BATCH)
-        pt = draw_covariates(parameters, m, rng, selection)
-        pt = pd.concat([pt, draw_prior_lines(parameters, m, rng, selection)], axis=1)
-        ok = selection.mask(pt) & compute_eligibility(parameters, pt)[arms].all(axis=1).to_numpy()
-        kept.append(pt.loc[ok])
-        total += int(ok.sum())
-        drawn += m
-        if total >= n or (total == 0 and drawn >= _MAX_SCREENING_BATCH):
-            break
-    if total < n:
-        arms_txt = f" and eligible for every arm ({', '.join(arms)})" if arms else ""
-        raise SelectionError(
-            f"selection ({selection.describe()}{arms_txt}) kept {total} of {drawn} drawn "
-            f"patients, fewer than the {n} asked for; widen the selection"
+    other = [a for a in (preset or {}).get("arms", []) if a not in THERAPIES]
+    if other:
+        raise ValueError(
+            f"population {population!r} has arm(s) {', '.join(other)} that the raw export cannot "
+            "record as index therapies; replicate it with 'netoutcomes simulate-trials'"
         )
-    pt = pd.concat(kept, ignore_index=True).iloc[:n].reset_index(drop=True)
-    return pt, compute_eligibility(parameters, pt)
 
 
 def _counterfactuals(parameters, pt: pd.DataFrame, eligible: pd.DataFrame) -> pd.DataFrame:
@@ -154,7 +120,8 @@ def simulate_cohort(
             f"give either the preset {population!r} or a selection, not both: a preset brings "
             "its own selection (its 'select' block in the simulator parameters)"
         )
-    pt, eligible = _draw_population(parameters, n_patients, rng, population, selection)
+    _check_recordable(parameters, population)
+    pt, eligible = draw_population(parameters, n_patients, rng, population, selection)
     lesions = draw_lesions(parameters, pt, rng)
     largest = np.zeros(len(pt))
     np.maximum.at(largest, lesions["pid"].to_numpy(), lesions["diameter"].to_numpy())

@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.special import expit
 
 from features.simulate._params import block, log_hr, population_preset
-from features.simulate.therapy import compute_treatment_log_hr
+from features.simulate.arms import arm_log_hr, response_code
 
 _GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(24)
 _GH_W = _GH_W / _GH_W.sum()
@@ -97,11 +97,11 @@ def _crossover_log_hr(
     """
     if preset is None:
         return np.full(len(pt), np.log(block(parameters, "baseline_hazard")["crossover_hr"]))
-    active = [a for a in preset["arms"] if a != "ssa"][0]
+    active = preset["arms"][0]  # the experimental arm comes first, the control last
     share = float(
         preset.get("crossover_benefit_share", block(parameters, "crossover")["benefit_share"])
     )
-    return share * compute_treatment_log_hr(parameters, pt, active)
+    return share * arm_log_hr(parameters, pt, active)
 
 
 def draw_outcomes(
@@ -117,11 +117,11 @@ def draw_outcomes(
     fr = block(parameters, "frailty")
     preset = population_preset(parameters, population)
     w = rng.standard_normal(n)
-    therapy = pt["therapy"].to_numpy()
+    therapy = (pt["arm"] if "arm" in pt else pt["therapy"]).to_numpy()
     eta = np.empty(n)
     for t in np.unique(therapy):
         sel = therapy == t
-        eta[sel] = compute_response_logit(parameters, pt.loc[sel], t)
+        eta[sel] = compute_response_logit(parameters, pt.loc[sel], response_code(parameters, t))
     responder = rng.random(n) < expit(eta + fr["response_loading"] * w)
     lp_pfs = pt["lp_pfs"].to_numpy()
     if preset is None:
@@ -144,7 +144,8 @@ def draw_outcomes(
     if preset is not None:
         rebound = float(preset.get("pps_treatment_rebound", rebound))
     p_cross = cross["real_world"] if preset is None else preset["crossover"]
-    crossed = (therapy == "ssa") & (rng.random(n) < p_cross)
+    control = "ssa" if preset is None else preset["arms"][-1]
+    crossed = (therapy == control) & (rng.random(n) < p_cross)
     lp_pps = (
         base["pps_prognostic_share"] * cov_os
         + _crossover_log_hr(parameters, pt, preset) * crossed
