@@ -46,8 +46,16 @@ def compute_prognostic_lp(parameters: dict[str, Any], pt: pd.DataFrame, which: s
         + log_hr(c["prior_chemotherapy"]) * pt["prior_chemo"].to_numpy()
         + np.log(site_hr)
         + log_hr(c["fast_growth"]) * pt["fast_growth"].to_numpy()
+        + log_hr(c["growth_per_log"]) * _log_growth_deviation(parameters, pt)
+        + log_hr(c["later_line"]) * (pt["n_prior"].to_numpy() > 0)
         + log_hr(c["negative_control_markers"]) * pt["egfr_ihc_true"].to_numpy()
     )
+
+
+def _log_growth_deviation(parameters: dict[str, Any], pt: pd.DataFrame) -> np.ndarray:
+    """log(1 + TGR0) minus the world's median: the patient's own disease tempo (§2.3)."""
+    g = block(parameters, "growth")
+    return np.log(pt["tgr0_true"].to_numpy() + g["shift"]) - g["log_median"]
 
 
 def compute_response_logit(
@@ -69,7 +77,7 @@ def compute_response_logit(
         )
     if therapy == "ssa":
         eta = eta + r["ssa_naive_shift"] * (pt["prior_ssa"].to_numpy() == 0)
-    return eta
+    return eta + r["first_line_shift"] * (pt["n_prior"].to_numpy() == 0)
 
 
 def marginal_response_probability(parameters: dict[str, Any], eta: np.ndarray) -> np.ndarray:
@@ -125,12 +133,12 @@ def draw_outcomes(
     responder = rng.random(n) < expit(eta + fr["response_loading"] * w)
     lp_pfs = pt["lp_pfs"].to_numpy()
     if preset is None:
-        mult, pps_mult = base["real_world_pfs_multiplier"], base["real_world_pps_multiplier"]
+        pps_mult = base["real_world_pps_multiplier"]
     else:
-        mult = float(preset.get("pfs_median_multiplier", 1.0))
         pps_mult = float(preset.get("pps_median_multiplier", 1.0))
+    # one time scale for every population: the tempo comes from the patient's covariates
     t_prog = _weibull(
-        rng, n, base["pfs_median_reference"] * mult, base["pfs_shape"], lp_pfs - fr["pfs_sd"] * w
+        rng, n, base["pfs_median_reference"], base["pfs_shape"], lp_pfs - fr["pfs_sd"] * w
     )
     cov_os = pt["lp_os_cov"].to_numpy()
     free_median = (
