@@ -97,6 +97,9 @@ def simulate(
             "disease=progressive|stable; sstr=positive; prior=ssa.",
         ),
     ] = None,
+    world: Annotated[
+        str | None, typer.Option(help="Simulator world: published or equipoise [params].")
+    ] = None,
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
     """Write a synthetic NET cohort (raw multi-table export) and its ground truth."""
@@ -117,6 +120,7 @@ def simulate(
         population=population if population is not None else p.simulate.population,
         messy=messy if messy is not None else p.simulate.messy,
         selection=select,
+        world=world or p.simulate.world,
     )
     console.print(f"raw export: [bold]{out}[/]  truth (kept apart): [bold]{truth}[/]")
 
@@ -135,12 +139,15 @@ def simulate_trials(
     out: Annotated[Path, typer.Option(help="Folder for trials.json and trials.md.")] = (
         CAT.reports_dir / "simulate_trials"
     ),
+    world: Annotated[str, typer.Option(help="Simulator world: published or equipoise.")] = (
+        "published"
+    ),
 ) -> None:
     """Replicate the published NET trials in the simulated world: simulated vs published."""
     from pipeline.stages import simulate as stage
 
     names = [t.strip() for t in trials.split(",") if t.strip()] if trials else None
-    rows = stage.run_trials(out, n_patients=n_patients, seed=seed, trials=names)
+    rows = stage.run_trials(out, n_patients=n_patients, seed=seed, trials=names, world=world)
     typer.echo((out / "trials.md").read_text(encoding="utf-8"))
     console.print(f"{sum(r['agrees'] for r in rows)} of {len(rows)} endpoints agree; "
                   f"table: [bold]{out / 'trials.md'}[/], [bold]{out / 'trials.json'}[/]")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.simulate._params import population_preset
+from features.simulate._params import WORLDS, apply_world, population_preset
 from features.simulate.export import SimulatedCohort, assemble_tables, write_cohort
 from features.simulate.imaging import build_imaging, draw_lesions
 from features.simulate.labs import build_labs, build_pathology
@@ -40,6 +40,7 @@ __all__ = [
     "SelectionError",
     "SimulatedCohort",
     "THERAPIES",
+    "WORLDS",
     "parse_selection",
     "simulate_cohort",
     "write_cohort",
@@ -94,6 +95,7 @@ def simulate_cohort(
     population: str | None = None,
     messy: bool = False,
     selection: PopulationSelection | None = None,
+    world: str = "published",
 ) -> SimulatedCohort:
     """Simulate ``n_patients`` NET patients: raw tables (data contract §1) and truth.
 
@@ -107,6 +109,8 @@ def simulate_cohort(
         messy: add the faults of real exports (units, spellings, duplicates, typos, ...).
         selection: enrolment criteria for a cohort without a preset (every therapy a
             candidate, real-world calendar); a preset brings its own (``select`` block).
+        world: ``published`` (effects as the trials estimated them) or ``equipoise`` (active
+            therapies comparable on average, stronger effect modification; ``worlds`` block).
 
     Returns:
         The cohort: ``tables`` (7 raw tables) and ``truth`` (``truth``, ``counterfactual``).
@@ -115,6 +119,7 @@ def simulate_cohort(
         raise ValueError(f"n_patients must be >= 1, got {n_patients}")
     if mode not in ("rct", "real_world"):
         raise ValueError(f"mode must be 'rct' or 'real_world', got {mode!r}")
+    parameters = apply_world(parameters, world)
     if population is not None and selection is not None:
         raise SelectionError(
             f"give either the preset {population!r} or a selection, not both: a preset brings "

@@ -43,6 +43,30 @@ def preset_selection(
     return selection_from_mapping(preset.get("select", {}), f"populations.{population}.select")
 
 
+WORLDS = ("published", "equipoise")
+
+
+def apply_world(parameters: dict[str, Any], world: str) -> dict[str, Any]:
+    """The parameters of a world: ``published`` as they are, others overlaid from ``worlds``."""
+    if world == "published":
+        return parameters
+    overlays = {k: v for k, v in parameters.get("worlds", {}).items() if k != "source"}
+    if world not in overlays:
+        valid = ", ".join(["published", *overlays])
+        raise ValueError(f"unknown world {world!r}; expected one of {valid}")
+    return _merged(parameters, overlays[world])
+
+
+def _merged(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            out[key] = _merged(base[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 def days(values: np.ndarray) -> np.ndarray:
     """Whole days (values rounded) as a ``timedelta64[ns]`` array."""
     return np.round(np.asarray(values, dtype=float)).astype(np.int64) * np.timedelta64(

@@ -42,10 +42,48 @@ def compute_eligibility(parameters: dict[str, Any], pt: pd.DataFrame) -> pd.Data
     )
 
 
+MODIFIER_TERMS = (
+    "log_tlr", "heterogeneity", "fdg_positive", "log_ki67", "large_lesion", "pancreas",
+    "later_line", "hepatic_burden",
+)
+
+
+def _modifier_term(pt: pd.DataFrame, term: str) -> np.ndarray:
+    """One effect-modifier covariate, centred on the typical patient (TLR 3.3, Ki-67 4 %)."""
+    if term == "log_tlr":
+        return np.log(pt["tlr_true"].to_numpy() / 3.3)
+    if term == "log_ki67":
+        return np.log(pt["ki67_true"].to_numpy() / 4.0)
+    if term == "later_line":
+        return (pt["n_prior"].to_numpy() > 0).astype(float)
+    column = {"hepatic_burden": "hepatic_burden_true"}.get(term, term)
+    return pt[column].to_numpy().astype(float)
+
+
+def _modifiers(parameters: dict[str, Any], pt: pd.DataFrame, therapy: str) -> np.ndarray:
+    """Extra effect modification of a world (``effects_pfs.modifiers``): sum of coef x term."""
+    spec = block(parameters, "effects_pfs").get("modifiers") or {}
+    out = np.zeros(len(pt))
+    for term, coef in (spec.get(therapy) or {}).items():
+        if term not in MODIFIER_TERMS:
+            raise ValueError(
+                f"effects_pfs.modifiers.{therapy}: unknown term {term!r}; "
+                f"expected one of {', '.join(MODIFIER_TERMS)}"
+            )
+        out = out + float(coef) * _modifier_term(pt, term)
+    return out
+
+
 def compute_treatment_log_hr(
     parameters: dict[str, Any], pt: pd.DataFrame, therapy: str
 ) -> np.ndarray:
     """PFS log-HR of ``therapy`` versus placebo-like control for every patient (§8.3, §4)."""
+    if therapy not in THERAPIES:
+        raise ValueError(f"unknown therapy {therapy!r}")
+    return _base_log_hr(parameters, pt, therapy) + _modifiers(parameters, pt, therapy)
+
+
+def _base_log_hr(parameters: dict[str, Any], pt: pd.DataFrame, therapy: str) -> np.ndarray:
     e = block(parameters, "effects_pfs")
     pancreas = pt["pancreas"].to_numpy() == 1
     ki67 = pt["ki67_true"].to_numpy()

@@ -20,7 +20,7 @@ import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
-from features.simulate._params import MONTH_DAYS, block, population_preset
+from features.simulate._params import MONTH_DAYS, apply_world, block, population_preset
 from features.simulate.arms import arm_label, arm_log_hr
 from features.simulate.imaging import draw_lesions
 from features.simulate.outcomes import compute_prognostic_lp, draw_outcomes
@@ -237,8 +237,14 @@ def simulate_trials(
     n_patients: int,
     seed: int,
     trials: list[str] | None = None,
+    world: str = "published",
 ) -> list[dict[str, Any]]:
-    """Replicate every trial (or the named ones): rows of published vs simulated endpoints."""
+    """Replicate every trial (or the named ones): rows of published vs simulated endpoints.
+
+    ``world``: ``published`` or ``equipoise`` (the equipoise world is not meant to match the
+    published effects; its table shows how far it departs from them).
+    """
+    parameters = apply_world(parameters, world)
     names = trials or trial_names(parameters)
     for name in names:
         trial_spec(parameters, name)

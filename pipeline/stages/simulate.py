@@ -12,6 +12,7 @@ import numpy as np
 
 from features.simulate import (
     DEFAULT_PARAMETERS,
+    WORLDS,
     PopulationSelection,
     SelectionError,
     parse_selection,
@@ -35,6 +36,7 @@ def run(
     messy: bool = False,
     parameters_file: Path | None = None,
     selection: str | PopulationSelection | None = None,
+    world: str = "published",
 ) -> dict[str, Path]:
     """Simulate ``n_patients`` and write ``out_dir/<table>.csv`` and ``truth_dir/*.csv``.
 
@@ -42,12 +44,15 @@ def run(
     see :func:`features.simulate.parse_selection`) instead of a preset ``population``.
     """
     parameters = load_yaml(parameters_file or DEFAULT_PARAMETERS)
+    if world not in WORLDS:
+        raise InputError("--world", problem=f"unknown world {world!r}",
+                         fix=f"choose from {', '.join(WORLDS)}")
     rng = np.random.default_rng(seed)
     try:
         sel = parse_selection(selection) if isinstance(selection, str) else selection
         cohort = simulate_cohort(
             parameters, n_patients, rng, mode=mode, population=population, messy=messy,
-            selection=sel,
+            selection=sel, world=world,
         )
     except SelectionError as err:
         raise InputError("--select", problem=str(err),
@@ -65,6 +70,7 @@ def run_trials(
     seed: int,
     trials: list[str] | None = None,
     parameters_file: Path | None = None,
+    world: str = "published",
 ) -> list[dict[str, Any]]:
     """Replicate the published trials; write ``trials.json`` and ``trials.md`` into ``out_dir``.
 
@@ -82,13 +88,17 @@ def run_trials(
         raise InputError("--n-patients", problem=f"{n_patients} patients per trial is too few",
                          fix="give at least 20 (default 2000)")
     t0 = time.perf_counter()
-    rows = simulate_trials(parameters, n_patients, seed, trials)
+    if world not in WORLDS:
+        raise InputError("--world", problem=f"unknown world {world!r}",
+                         fix=f"choose from {', '.join(WORLDS)}")
+    rows = simulate_trials(parameters, n_patients, seed, trials, world=world)
     seconds = time.perf_counter() - t0
     out_dir.mkdir(parents=True, exist_ok=True)
-    doc = {"n_patients_per_trial": n_patients, "seed": seed, "seconds": round(seconds, 2),
-           "endpoints": rows}
+    doc = {"n_patients_per_trial": n_patients, "seed": seed, "world": world,
+           "seconds": round(seconds, 2), "endpoints": rows}
     (out_dir / "trials.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
-    header = (f"# Simulated vs published trials\n\n{n_patients} patients per trial, seed {seed}; "
+    header = (f"# Simulated vs published trials\n\nWorld {world}, {n_patients} patients per "
+              f"trial, seed {seed}; "
               "PFS read on the simulated scans; Cox HR, Kaplan-Meier medians, Wilson ORR "
               "intervals.\n\n")
     (out_dir / "trials.md").write_text(header + trials_markdown(rows), encoding="utf-8")
