@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.special import expit
 
 from features.simulate._params import block, log_hr, population_preset
-from features.simulate.arms import arm_log_hr, response_code
+from features.simulate.arms import arm_log_hr, arm_therapy, response_code
 
 _GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(24)
 _GH_W = _GH_W / _GH_W.sum()
@@ -106,10 +106,24 @@ def _crossover_log_hr(
     if preset is None:
         return np.full(len(pt), np.log(block(parameters, "baseline_hazard")["crossover_hr"]))
     active = preset["arms"][0]  # the experimental arm comes first, the control last
-    share = float(
-        preset.get("crossover_benefit_share", block(parameters, "crossover")["benefit_share"])
-    )
+    share = float(block(parameters, "crossover")["benefit_share"])
     return share * arm_log_hr(parameters, pt, active)
+
+
+def _rebound(parameters: dict[str, Any], codes: np.ndarray) -> np.ndarray:
+    """Per patient: share of the PFS benefit that post-progression survival gives back.
+
+    ``baseline_hazard.pps_treatment_rebound``: one number, or one per therapy (an arm takes its
+    recorded therapy's), e.g. PRRT's non-proportional OS (NETTER-1 final OS, §3.1).
+    """
+    spec = block(parameters, "baseline_hazard")["pps_treatment_rebound"]
+    if not isinstance(spec, dict):
+        return np.full(len(codes), float(spec))
+    out = np.zeros(len(codes))
+    for code in np.unique(codes):
+        therapy = arm_therapy(parameters, code) if code not in spec else code
+        out[codes == code] = float(spec.get(therapy, spec.get("default", 0.0)))
+    return out
 
 
 def draw_outcomes(
@@ -132,25 +146,16 @@ def draw_outcomes(
         eta[sel] = compute_response_logit(parameters, pt.loc[sel], response_code(parameters, t))
     responder = rng.random(n) < expit(eta + fr["response_loading"] * w)
     lp_pfs = pt["lp_pfs"].to_numpy()
-    if preset is None:
-        pps_mult = base["real_world_pps_multiplier"]
-    else:
-        pps_mult = float(preset.get("pps_median_multiplier", 1.0))
+    pps_mult = base["real_world_pps_multiplier"] if preset is None else 1.0
     # one time scale for every population: the tempo comes from the patient's covariates
     t_prog = _weibull(
         rng, n, base["pfs_median_reference"], base["pfs_shape"], lp_pfs - fr["pfs_sd"] * w
     )
     cov_os = pt["lp_os_cov"].to_numpy()
-    free_median = (
-        base["death_free_median"]
-        if preset is None
-        else float(preset.get("death_free_median", base["death_free_median"]))
-    )
+    free_median = base["death_free_median"]
     t_death0 = _weibull(rng, n, free_median, base["pps_shape"], cov_os)
     cross = block(parameters, "crossover")
-    rebound = base["pps_treatment_rebound"]
-    if preset is not None:
-        rebound = float(preset.get("pps_treatment_rebound", rebound))
+    rebound = _rebound(parameters, therapy)
     p_cross = cross["real_world"] if preset is None else preset["crossover"]
     control = "ssa" if preset is None else preset["arms"][-1]
     crossed = (therapy == control) & (rng.random(n) < p_cross)

@@ -86,3 +86,13 @@ def test_bad_requests_are_input_errors(tmp_path):
         run_trials(tmp_path, n_patients=100, seed=1, trials=["netter9"])
     with pytest.raises(InputError, match="too few"):
         run_trials(tmp_path, n_patients=5, seed=1)
+
+
+def test_presets_only_select_and_randomise(parameters):
+    design = {"select", "arms", "crossover", "followup_after_accrual_months"}
+    for name, preset in parameters["populations"].items():
+        if name == "source":
+            continue
+        assert set(preset) <= design, f"{name}: outcome parameters {set(preset) - design}"
+    base = parameters["baseline_hazard"]
+    assert "real_world_pfs_multiplier" not in base  # one PFS time scale for every population
