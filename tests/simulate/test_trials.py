@@ -96,3 +96,15 @@ def test_presets_only_select_and_randomise(parameters):
         assert set(preset) <= design, f"{name}: outcome parameters {set(preset) - design}"
     base = parameters["baseline_hazard"]
     assert "real_world_pfs_multiplier" not in base  # one PFS time scale for every population
+
+
+def test_post_progression_rebound_per_therapy(parameters):
+    from features.simulate.outcomes import _rebound
+
+    codes = np.array(["prrt_lu177", "prrt_ssa", "everolimus", "placebo"], dtype=object)
+    got = _rebound(parameters, codes)
+    prrt = parameters["baseline_hazard"]["pps_treatment_rebound"]["prrt_lu177"]
+    assert got.tolist() == [prrt, prrt, 0.0, 0.0]  # PRRT + SSA takes PRRT's rebound
+    flat = {**parameters, "baseline_hazard": {**parameters["baseline_hazard"],
+                                              "pps_treatment_rebound": 0.1}}
+    assert _rebound(flat, codes).tolist() == [0.1] * 4
