@@ -108,3 +108,37 @@ def test_post_progression_rebound_per_therapy(parameters):
     flat = {**parameters, "baseline_hazard": {**parameters["baseline_hazard"],
                                               "pps_treatment_rebound": 0.1}}
     assert _rebound(flat, codes).tolist() == [0.1] * 4
+
+
+def test_cli_simulate_trials(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    out = tmp_path / "trials"
+    result = CliRunner().invoke(
+        app, ["simulate-trials", "--n-patients", "200", "--trials", "promid", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "PROMID" in result.output
+    assert (out / "trials.json").exists()
+    assert (out / "trials.md").exists()
+    bad = CliRunner().invoke(app, ["simulate-trials", "--trials", "netter9", "--out", str(out)])
+    assert bad.exit_code == 2
+    assert "unknown trial 'netter9'" in " ".join(bad.output.split())
+    assert "Traceback" not in bad.output
+
+
+def test_cli_simulate_select(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    raw = tmp_path / "raw"
+    args = ["simulate", "--n-patients", "60", "--out", str(raw), "--clean"]
+    ok = CliRunner().invoke(app, [*args, "--select", "site=pancreas; line=first"])
+    assert ok.exit_code == 0, ok.output
+    bad = CliRunner().invoke(app, [*args, "--select", "grade=G1; ki67=30-55"])
+    assert bad.exit_code == 2
+    assert "empty Ki-67 range" in " ".join(bad.output.split())
+    assert "Traceback" not in bad.output
