@@ -1,11 +1,13 @@
 """Outcomes: prognostic linear predictors, response, Weibull PFS, OS via post-progression survival.
 
-PFS: time to progression ~ Weibull(shape, scale * exp(-(lp_pfs + frailty)/shape)); death
-without progression competes with it. OS = progression time + post-progression survival (with
-crossover to an active therapy after progression on control-like SSA), or the death time.
-In trial presets a crossed control's post-progression log-HR is a share of its own PFS log-HR
-under the preset's active arm, and the active arm's post-progression hazard rebounds by a
-share of its PFS benefit, so ITT OS HRs are diluted (0.7-0.95) while PFS HRs stay strong
+PFS: time to progression ~ Weibull(shape, scale * exp(-(lp_pfs + frailty)/shape)) with one
+time scale for every population: the tempo comes from the patient (growth, Ki-67, burden, site,
+prior lines; selection of progressive or stable disease shifts growth). Death without
+progression competes with it. OS = progression time + post-progression survival (with
+crossover to an active therapy after progression on the control arm), or the death time.
+In trials a crossed control's post-progression log-HR is a share of its own PFS log-HR under
+the experimental arm, and a therapy's post-progression hazard may rebound by a share of its PFS
+benefit (PRRT), so ITT OS HRs are diluted (0.7-0.95) while PFS HRs stay strong
 (clinical-grounding §4 row 11, §8.3).
 Response is logistic and shares the frailty with PFS (responders progress later, §8.5).
 Truth ``lp_os`` = OS covariate predictor + a share of the PFS treatment log-HR (§8.3); OS is
