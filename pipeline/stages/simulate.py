@@ -12,6 +12,7 @@ import numpy as np
 
 from features.simulate import (
     DEFAULT_PARAMETERS,
+    THERAPIES,
     WORLDS,
     PopulationSelection,
     SelectionError,
@@ -47,6 +48,7 @@ def run(
     if world not in WORLDS:
         raise InputError("--world", problem=f"unknown world {world!r}",
                          fix=f"choose from {', '.join(WORLDS)}")
+    _check_population(parameters, population)
     rng = np.random.default_rng(seed)
     try:
         sel = parse_selection(selection) if isinstance(selection, str) else selection
@@ -61,6 +63,21 @@ def run(
     log.info("simulated %d patients (%s%s) into %s", n_patients, mode,
              ", messy" if messy else "", out_dir)
     return paths
+
+
+def _check_population(parameters: dict[str, Any], population: str | None) -> None:
+    """A preset the raw export can hold (known, arms all contract therapies), else InputError."""
+    if population is None:
+        return
+    presets = {k: v for k, v in parameters["populations"].items() if k != "source"}
+    if population not in presets:
+        raise InputError("--population", problem=f"unknown population {population!r}",
+                         fix=f"choose from {', '.join(presets)}")
+    other = [a for a in presets[population]["arms"] if a not in THERAPIES]
+    if other:
+        raise InputError("--population", problem=f"population {population!r} has arm(s) "
+                         f"{', '.join(other)} that the raw export cannot record",
+                         fix="replicate it with 'netoutcomes simulate-trials'")
 
 
 def run_trials(

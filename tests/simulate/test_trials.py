@@ -142,3 +142,8 @@ def test_cli_simulate_select(tmp_path):
     assert bad.exit_code == 2
     assert "empty Ki-67 range" in " ".join(bad.output.split())
     assert "Traceback" not in bad.output
+    placebo = CliRunner().invoke(app, [*args, "--mode", "rct", "--population", "clarinet"])
+    assert placebo.exit_code == 2
+    assert "cannot record" in " ".join(placebo.output.split())
+    compete = CliRunner().invoke(app, [*args, "--mode", "rct", "--population", "compete"])
+    assert compete.exit_code == 0, compete.output
