@@ -83,7 +83,7 @@ def simulate(
         bool | None, typer.Option("--messy/--clean", help="Add the faults of real exports [params].")
     ] = None,
     population: Annotated[
-        str | None, typer.Option(help="Trial-like preset: netter1, radiant3, sunitinib_pnet [params].")
+        str | None, typer.Option(help="Trial-like preset: netter1, radiant3, sunitinib_pnet, compete [params].")
     ] = None,
     truth_out: Annotated[
         Path | None, typer.Option(help="Folder for the ground truth (default: <out>/../truth).")
