@@ -1,4 +1,4 @@
-"""The clinical vocabulary every package shares: therapies, sites, grades, endpoints.
+"""The clinical vocabulary every package shares: therapies, sites, grades, endpoints, measures.
 
 Plain data and pure functions. This package imports nothing of the project, so ``features``,
 ``models`` and ``pipeline`` may all import it; it is the one home of each code and its words.
@@ -6,6 +6,7 @@ Plain data and pure functions. This package imports nothing of the project, so `
 
 from clinical.endpoints import ENDPOINTS, SURVIVAL_ENDPOINTS, Endpoint, endpoint
 from clinical.grades import WHO_GRADE_CUTPOINTS, WHO_GRADES, grade_from_ki67
+from clinical.measures import KRENNING_WORDS, NOT_MEASURED, NOT_RECORDED, krenning_text
 from clinical.sites import SITE_LABELS, SITES, site_label
 from clinical.therapies import (
     INDEX_THERAPIES,
@@ -20,6 +21,9 @@ from clinical.therapies import (
 __all__ = [
     "ENDPOINTS",
     "INDEX_THERAPIES",
+    "KRENNING_WORDS",
+    "NOT_MEASURED",
+    "NOT_RECORDED",
     "PRIOR_THERAPIES",
     "SITES",
     "SITE_LABELS",
@@ -31,6 +35,7 @@ __all__ = [
     "Therapy",
     "endpoint",
     "grade_from_ki67",
+    "krenning_text",
     "site_label",
     "therapy",
     "therapy_colour",

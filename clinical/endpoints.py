@@ -23,6 +23,7 @@ class Endpoint:
         higher_is_worse: True when a larger margin is unfavourable (a hazard).
         prognostic_truth: Column of the simulator's therapy-free prognostic log-hazard
             (survival endpoints; for the true-risk-adjusted Cox), else ``None``.
+        event_free: The good outcome at a horizon in words (``alive without progression``).
     """
 
     name: str
@@ -37,6 +38,7 @@ class Endpoint:
     shap_unit: str
     higher_is_worse: bool
     prognostic_truth: str | None = None
+    event_free: str = "responding"
 
     @property
     def is_survival(self) -> bool:
@@ -49,9 +51,11 @@ ENDPOINTS: dict[str, Endpoint] = {
                          False),
     "pfs": Endpoint("pfs", "survival", "pfs_months", "pfs_event", "lp_pfs", "c_index",
                     "log-hazard", "Progression-free survival", "PFS",
-                    "log-hazard of progression", True, "lp_pfs_prognostic"),
+                    "log-hazard of progression", True, "lp_pfs_prognostic",
+                    "alive without progression"),
     "os": Endpoint("os", "survival", "os_months", "os_event", "lp_os", "c_index", "log-hazard",
-                   "Overall survival", "OS", "log-hazard of death", True, "lp_os_prognostic"),
+                   "Overall survival", "OS", "log-hazard of death", True, "lp_os_prognostic",
+                   "alive"),
 }
 SURVIVAL_ENDPOINTS: tuple[str, ...] = tuple(n for n, e in ENDPOINTS.items() if e.is_survival)
 

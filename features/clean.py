@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,10 @@ from features.contract import LAB_UNITS, NA_TOKENS, SYNONYMS, ColumnSpec
 
 _SQUASH = re.compile(r"[\s\-_]+")
 _ISO_DAY = r"^(\d{4}-\d{2}-\d{2})(?:[T ][0-9:.]*(?:Z|[+-]\d{2}:?\d{2})?)?$"
-_NS_MIN, _NS_MAX = pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-31")
+# The clinical date range (docs/data-contract.md): no date before 1900-01-01, none after the
+# export date (the CLI's --export-date, the simulator's manifest or the day validate runs) and
+# never after 2100-12-31. Other dates (``9999-12-31``, ``0001-01-01``) are ``out_of_range``.
+DATE_MIN, DATE_MAX = date(1900, 1, 1), date(2100, 12, 31)
 
 
 @dataclass
@@ -164,30 +168,67 @@ def parse_number(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return np.where(bad, np.nan, num), missing, bad
 
 
-def parse_date(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """datetime64[ns] days; returns ``(dates, missing mask, unparseable mask)``.
+def parse_date(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """datetime64[ns] days; returns ``(dates, missing, unparseable, beyond)`` masks.
 
     Text must start with an ISO ``YYYY-MM-DD`` day; a time part (``T10:00:00Z``) is ignored.
+    ``beyond`` marks real calendar days that datetime64[ns] cannot hold (``9999-12-31``,
+    ``0001-01-01``): their date is NaT and they are neither missing nor unparseable.
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         ser = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) else values
         dates = ser.dt.floor("D").astype("datetime64[ns]").to_numpy()
         missing = np.isnat(dates)
-        return dates, missing, np.zeros(len(dates), dtype=bool)
+        none = np.zeros(len(dates), dtype=bool)
+        return dates, missing, none, none.copy()
     codes, text = _text_uniques(values)
     day = pd.Series(text, dtype=object).str.extract(_ISO_DAY, expand=False)
     parsed = pd.to_datetime(day, format="%Y-%m-%d", errors="coerce")
     uniq = np.append(parsed.to_numpy().astype("datetime64[ns]"), np.datetime64("NaT", "ns"))
+    beyond = np.array([_is_calendar_day(d) for d in day.where(parsed.isna())] + [False],
+                      dtype=bool)
     dates = uniq[codes]
     missing = codes < 0
-    return dates, missing, ~missing & np.isnat(dates)
+    beyond_rows = beyond[codes]
+    return dates, missing, ~missing & np.isnat(dates) & ~beyond_rows, beyond_rows
+
+
+def _is_calendar_day(text: object) -> bool:
+    """True for ``YYYY-MM-DD`` text of a real day (years 1-9999)."""
+    if not isinstance(text, str):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def date_bounds(export_date: date | None = None) -> tuple[np.datetime64, np.datetime64]:
+    """``(first, last)`` allowed day: 1900-01-01 and the export date (at most 2100-12-31)."""
+    last = min(export_date, DATE_MAX) if export_date else DATE_MAX
+    return np.datetime64(DATE_MIN, "ns"), np.datetime64(last, "ns")
+
+
+def _check_dates(values: pd.Series, name: str, faults: Faults, bounds) -> tuple:
+    out, missing, bad, beyond = parse_date(values)
+    faults.add(bad, "unparseable_date", name, values)
+    lo, hi = bounds or date_bounds()
+    outside = beyond | (~np.isnat(out) & ((out < lo) | (out > hi)))
+    if outside.any():
+        span = f" (outside {pd.Timestamp(lo):%Y-%m-%d}..{pd.Timestamp(hi):%Y-%m-%d})"
+        text = stringify(values.iloc[np.flatnonzero(outside)].reset_index(drop=True))
+        faults.add(outside, "out_of_range", name,
+                   lambda m: (text[m[outside]] + span).to_numpy(dtype=object))
+    return out, missing
 
 
 def check_column(values: pd.Series, spec: ColumnSpec, faults: Faults, is_key: bool,
-                 coded: dict | None = None):
+                 coded: dict | None = None, date_range: tuple | None = None):
     """Parse one contract column, record its faults; return the parsed array.
 
-    Text columns also leave ``(row codes, value per code)`` in ``coded`` (fast categoricals).
+    Text columns also leave ``(row codes, value per code)`` in ``coded`` (fast categoricals);
+    dates outside ``date_range`` (default :func:`date_bounds`) are ``out_of_range``.
     """
     kind, name = spec.kind, spec.name
     if kind in ("id", "str"):
@@ -199,11 +240,7 @@ def check_column(values: pd.Series, spec: ColumnSpec, faults: Faults, is_key: bo
         out, missing, unknown = parse_category(values, name, spec.allowed, coded)
         faults.add(unknown, "unknown_category", name, values)
     elif kind == "date":
-        out, missing, bad = parse_date(values)
-        faults.add(bad, "unparseable_date", name, values)
-        lo, hi = _NS_MIN.to_datetime64(), _NS_MAX.to_datetime64()
-        outside = ~np.isnat(out) & ((out < lo) | (out > hi))
-        faults.add(outside, "out_of_range", name, values)
+        out, missing = _check_dates(values, name, faults, date_range)
     else:
         out, missing, bad = parse_number(values)
         faults.add(bad, "unparseable_number", name, values)

@@ -3,6 +3,21 @@
 ``build_dictionary`` returns a JSON-serialisable ``{"version": 1, "features": [...]}``; reports
 and explanations read their words and units from it. ``predictor`` says whether a model may use
 the column as an input (features, and the group columns sex, primary site and WHO grade).
+
+``display`` (optional) says how a clinician reads a value (``models.explain_text.format_value``
+applies it):
+
+* ``transform``: ``log10_multiple`` (the column is log10 of a multiple of the ULN: shown as
+  ``10**value`` x ULN and, with ``reference`` ``{"value": ULN, "unit", "floor"}``, in that unit) or
+  ``ln_rate_per_month`` (a natural-log slope per month: shown as % per month with its doubling
+  or halving time);
+* ``unit``: the unit shown, when it differs from the stored ``unit``;
+* ``value_labels``: ``[{"value", "label"}, ...]``, words for codes and score levels;
+* ``missing_text``: what a missing value is called (default "not measured");
+* ``indicator_of``: ``{"variable", "label"}`` for a flag saying whether a measure exists
+  (``ki67_available`` -> "Ki-67 index not measured").
+
+Imaging measures are listed as clinicians read them: Krenning score, then SUVmax, then SUVmean.
 """
 
 from __future__ import annotations
@@ -13,10 +28,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clinical import SITES
+from clinical import SITES, THERAPIES, site_label, therapy_label
+from clinical.measures import (
+    DIFFERENTIATION_WORDS,
+    NETPET_WORDS,
+    NOT_MEASURED,
+    NOT_RECORDED,
+    SEX_WORDS,
+    SPECIMEN_WORDS,
+    krenning_text,
+)
 from features.clinical import PRIOR_FLAG_NAMES
 from features.imaging import ORGANS
 from features.index import FeatureConfig
+from features.labs import CGA_FLOOR_NG_ML
 
 DICTIONARY_VERSION = 1
 PRIMARY_SITES = list(SITES)
@@ -26,10 +51,6 @@ _PT, _PA, _TX, _LB = ("patients",), ("pathology",), ("treatments",), ("labs",)
 _IMG = ("imaging_studies", "lesions")
 _ORGAN_WORDS = {"liver": "liver", "lymph_node": "lymph-node", "bone": "bone", "lung": "lung",
                 "peritoneum": "peritoneal", "primary": "primary-tumour", "other": "other"}
-_PRIOR_WORDS = {"prrt_lu177": "PRRT (177Lu)", "everolimus": "everolimus",
-                "sunitinib": "sunitinib", "ssa": "somatostatin analogue",
-                "chemotherapy": "chemotherapy", "liver_directed": "liver-directed therapy",
-                "surgery": "surgery"}
 
 
 def _entry(name, label, unit, family, role, dtype, sources, computation, lo, hi, cats=None):
@@ -82,8 +103,10 @@ def _base_entries(config: FeatureConfig, centres: list[str] | None) -> list[dict
              "Distinct lines with a lower number started on or before the index date.", 0, INF),
     ]
     for therapy, name in PRIOR_FLAG_NAMES.items():
-        e.append(_flag(name, f"Prior {_PRIOR_WORDS[therapy]}", "treatment", _TX,
-                       f"1 if a prior line used {_PRIOR_WORDS[therapy]}."))
+        words = therapy_label(therapy)
+        words = words if words[1:2].isupper() else words[:1].lower() + words[1:]  # PRRT stays
+        e.append(_flag(name, f"Prior {words}", "treatment", _TX,
+                       f"1 if a prior line used {words}."))
     e += [
         _num("prior_prrt_activity_gbq", "Prior PRRT cumulative activity", "GBq", "treatment",
              _TX, "Sum of cumulative activity over prior PRRT lines (0 without prior PRRT).",
@@ -112,11 +135,11 @@ def _biomarker_entries(config: FeatureConfig) -> list[dict[str, Any]]:
     """Lab-derived entries (latest value within the labs look-back unless stated)."""
     lb = "Latest value within the labs look-back"
     return [
-        _num("cga_log10_uln", "Chromogranin A", "× ULN (log10)", "biomarker", _LB,
+        _num("cga_log10_uln", "Chromogranin A", "log10(CgA / ULN)", "biomarker", _LB,
              f"log10(CgA / {config.cga_uln:g} ng/mL), CgA floored at 1 ng/mL; {lb}.",
              round(math.log10(1.0 / config.cga_uln), 6),
              round(math.log10(100000.0 / config.cga_uln), 6)),
-        _num("cga_log_slope_per_month", "CgA log-slope", "ln(ng/mL) per month", "biomarker",
+        _num("cga_log_slope_per_month", "CgA trend", "ln(ng/mL) per month", "biomarker",
              _LB, "Least-squares slope of ln(CgA) on time over the CgA-series window.", INF, INF),
         _num("cga_doubling_time_months", "CgA doubling time", "months", "biomarker", _LB,
              "ln 2 / CgA log-slope when the slope is positive, else missing.", 0, INF),
@@ -150,14 +173,14 @@ def _imaging_entries() -> list[dict[str, Any]]:
     e = [
         _flag("sstr_pet_done", "SSTR-PET done", "imaging", _IMG,
               "1 if an SSTR-PET lies in the imaging look-back."),
+        _num("krenning_score", "Krenning-like uptake score", "", "imaging", _IMG,
+             "0 none, 1 below liver, 2 about liver (±10 %), 3 above liver, 4 above spleen.", 0, 4),
         _num("sstr_suvmax", "SSTR-PET highest SUVmax", "g/mL", "imaging", _IMG,
              f"Highest lesion SUVmax on the {s}.", 0, INF),
         _num("sstr_suvmean_vw", "SSTR-PET volume-weighted SUVmean", "g/mL", "imaging", _IMG,
              f"Sum(SUVmean x volume) / sum(volume) over lesions of the {s}.", 0, INF),
         _num("sstr_tlr", "SSTR tumour-to-liver ratio", "", "imaging", _IMG,
              f"Highest SUVmax / liver SUVmean on the {s}.", 0, INF),
-        _num("krenning_score", "Krenning-like uptake score", "", "imaging", _IMG,
-             "0 none, 1 below liver, 2 about liver (±10 %), 3 above liver, 4 above spleen.", 0, 4),
         _num("sstr_tumour_volume_ml", "SSTR-expressing tumour volume", "mL", "imaging", _IMG,
              f"Volume of lesions with SUVmax above liver SUVmean on the {s}.", 0, INF),
         _num("sstr_total_lesion", "Total lesion SSTR", "g", "imaging", _IMG,
@@ -197,6 +220,58 @@ def _imaging_entries() -> list[dict[str, Any]]:
     return e
 
 
+def _labels(words: dict[Any, str]) -> list[dict[str, Any]]:
+    return [{"value": value, "label": label} for value, label in words.items()]
+
+
+def _indicator(variable: str | None, label: str, absent: str, present: str) -> dict[str, Any]:
+    return {"indicator_of": {"variable": variable, "label": label},
+            "value_labels": _labels({0: absent, 1: present})}
+
+
+def _recorded() -> dict[str, str]:
+    return {"missing_text": NOT_RECORDED}
+
+
+def _no_unit() -> dict[str, str]:
+    return {"unit": ""}  # SUVs are quoted without their g/mL
+
+
+def _display_hints(config: FeatureConfig) -> dict[str, dict[str, Any]]:
+    """Column -> how a clinician reads its values (see the module docstring)."""
+    return {
+        "sex": {"value_labels": _labels(SEX_WORDS), **_recorded()},
+        "primary_site": {"value_labels": _labels({c: site_label(c) for c in SITES}),
+                         "missing_text": site_label(None)},
+        "who_grade": {"missing_text": f"unknown (Ki-67 {NOT_MEASURED})"},
+        "therapy": {"value_labels": _labels({c: therapy_label(c) for c in THERAPIES})},
+        "ecog": _recorded(),
+        "functional_syndrome": _recorded(),
+        "specimen": {"value_labels": _labels(SPECIMEN_WORDS), **_recorded()},
+        "differentiation": {"value_labels": _labels(DIFFERENTIATION_WORDS), **_recorded()},
+        "ki67_available": _indicator("ki67_percent", "Ki-67 index", NOT_MEASURED, "measured"),
+        "cga_log10_uln": {"transform": "log10_multiple", "unit": "× ULN",
+                          "reference": {"value": config.cga_uln, "unit": "ng/mL",
+                                        "floor": CGA_FLOOR_NG_ML}},
+        "cga_log_slope_per_month": {"transform": "ln_rate_per_month", "unit": "% per month",
+                                    "missing_text": f"{NOT_MEASURED} (fewer than two CgA values)"},
+        "cga_doubling_time_months": {
+            "missing_text": "not applicable (CgA not rising, or fewer than two values)"},
+        "sstr_pet_done": _indicator(None, "SSTR-PET", "not done", "done"),
+        "krenning_score": {"value_labels": _labels({k: krenning_text(k) for k in range(5)}),
+                           "missing_text": f"{NOT_MEASURED} (no SSTR-PET)"},
+        "sstr_suvmax": _no_unit(),
+        "sstr_suvmean_vw": _no_unit(),
+        "fdg_pet_done": _indicator(None, "FDG-PET", "not done", "done"),
+        "fdg_suvmax": _no_unit(),
+        "netpet_grade": {"value_labels": _labels(NETPET_WORDS),
+                         "missing_text": "not graded (FDG-positive without SSTR-PET, or FDG "
+                                         "result unclear)"},
+        "tgr_available": _indicator("tgr_pct_month", "Tumour growth rate",
+                                    f"{NOT_MEASURED} (fewer than two CT/MRI)", "measured"),
+    }
+
+
 def _target_entries() -> list[dict[str, Any]]:
     src = ("assessments", "patients")
     return [
@@ -232,6 +307,10 @@ def build_dictionary(config: FeatureConfig, centres: list[str] | None = None) ->
         + _imaging_entries()
         + _target_entries()
     )
+    hints = _display_hints(config)
+    for entry in entries:  # loop over dictionary entries
+        if entry["name"] in hints:
+            entry["display"] = hints[entry["name"]]
     return {"version": DICTIONARY_VERSION, "features": entries}
 
 

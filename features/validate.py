@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -27,11 +28,22 @@ from features.contract import (
     UNIQUE_KEYS,
     column_specs,
 )
-from features.pseudonym import find_identifier_columns, normalise_column_name, pseudonymise_value
+from features.pseudonym import (
+    REDACTED,
+    IdentifierScreen,
+    find_identifier_columns,
+    normalise_column_name,
+    pseudonymise_value,
+)
 
 log = logging.getLogger(__name__)
 _ORDER = ("patients", "treatments", "assessments", "pathology", "labs", "imaging_studies",
           "lesions")
+# Free-text columns that reach the validated tables: screened for identifier-like values
+# (True: also generic e-mail / phone / long-number shapes; False: only the export's own ids
+# and their shapes, as these columns hold codes themselves).
+FREE_TEXT = {"patients": {"centre_id": True}, "imaging_studies": {"study_id": False,
+             "tracer": True}, "lesions": {"study_id": False, "lesion_id": False}}
 
 
 class ContractError(ValueError):
@@ -67,7 +79,8 @@ class _Checked:
 
 
 def validate_tables(
-    raw: dict[str, pd.DataFrame], key: bytes, *, source_names: dict[str, str] | None = None
+    raw: dict[str, pd.DataFrame], key: bytes, *, source_names: dict[str, str] | None = None,
+    export_date: date | None = None,
 ) -> ValidationResult:
     """Validate the seven raw tables of the data contract.
 
@@ -75,6 +88,8 @@ def validate_tables(
         raw: raw tables by name (any dtypes; typically strings or pyarrow-inferred types).
         key: HMAC key for the patient pseudonyms.
         source_names: file name per table for messages (default ``<table>.csv``).
+        export_date: the day of the export: later dates are ``out_of_range`` (default: only
+            dates after 2100-12-31 are; dates before 1900-01-01 always are).
 
     Returns:
         :class:`ValidationResult`; every input row is either valid or quarantined.
@@ -87,21 +102,30 @@ def validate_tables(
         if t not in raw:
             raise ContractError(names[t], "", f"export the {t} table as {names[t]}",
                                 "required table missing")
-    prepared = {t: _prepare(t, raw[t], names[t]) for t in TABLES}
+    screen = IdentifierScreen()
+    prepared = {t: _prepare(t, raw[t], names[t], screen) for t in TABLES}
     cache: dict[str, str] = {}
-    checked = {t: _check_rows(t, *prepared[t], key, cache) for t in _ORDER}
+    bounds = clean.date_bounds(export_date)
+    checked = {t: _check_rows(t, *prepared[t], key, cache, bounds) for t in _ORDER}
+    screen.add(cache)  # every raw patient id of every table
+    for t, columns in FREE_TEXT.items():
+        _screen_free_text(checked[t], columns, screen)
     _apply_cross_table_rules(checked)
+    _lesion_pseudonyms(checked["imaging_studies"], checked["lesions"])
     result = ValidationResult()
     del prepared
     for t in TABLES:
-        valid, quarantine, entry = _split(t, checked.pop(t))  # frees each table once split
+        valid, quarantine, entry = _split(t, checked.pop(t), screen)  # frees each table
         result.tables[t], result.quarantine[t], result.report[t] = valid, quarantine, entry
     _check_models(result.tables)
     return result
 
 
-def _prepare(table: str, frame: pd.DataFrame, file: str):
-    """Whole-table checks; returns ``(contract columns frame, identifiers, extras)``."""
+def _prepare(table: str, frame: pd.DataFrame, file: str, screen: IdentifierScreen):
+    """Whole-table checks; returns ``(contract columns frame, identifiers, extras)``.
+
+    The values of the dropped identifier columns are taught to ``screen`` first.
+    """
     if not isinstance(frame, pd.DataFrame):
         raise ContractError(file, "", "export a CSV table with a header row", "not a table")
     cols = [str(c) for c in frame.columns]
@@ -126,6 +150,8 @@ def _prepare(table: str, frame: pd.DataFrame, file: str):
     optional = [s.name for s in OPTIONAL_COLUMNS.get(table, ())]
     keep = set(contract) | set(optional)
     identifiers = find_identifier_columns(list(frame.columns), keep)
+    for col in identifiers:
+        screen.add(clean._text_uniques(frame[col])[1])
     extra = [c for c in frame.columns if c not in keep and c not in identifiers]
     frame = frame[[c for c in contract + optional if c in frame.columns]]
     for col in optional:
@@ -149,7 +175,7 @@ def _pseudonyms(values: pd.Series, key: bytes, cache: dict[str, str]):
     return pseud[codes], (codes, pseud[:-1])
 
 
-def _check_rows(table, frame, identifiers, extra, key, cache) -> _Checked:
+def _check_rows(table, frame, identifiers, extra, key, cache, bounds) -> _Checked:
     """Row rules of one table alone: duplicates, parsing, ranges, categories, units, keys."""
     faults = Faults.empty(len(frame))
     pid, coded = None, {}
@@ -168,7 +194,7 @@ def _check_rows(table, frame, identifiers, extra, key, cache) -> _Checked:
             parsed["patient_id"] = pid
             continue
         parsed[spec.name] = clean.check_column(frame[spec.name], spec, faults,
-                                               spec.name in keys, coded)
+                                               spec.name in keys, coded, bounds)
     checked = _Checked(frame, parsed, faults, pid, identifiers, extra, coded=coded)
     if table == "labs":
         _check_labs(checked)
@@ -271,20 +297,41 @@ def _line_starts(tx: _Checked, pid: np.ndarray, line: np.ndarray) -> np.ndarray:
     return vals[pos]
 
 
-def _split(t: str, c: _Checked) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+def _screen_free_text(c: _Checked, columns: dict[str, bool], screen: IdentifierScreen) -> None:
+    """Quarantine rows whose free-text cell is identifier-like (the value is never kept)."""
+    for col, generic in columns.items():
+        codes, text = c.coded[col]
+        hit = np.append(screen.flag(text, generic=generic), False)[codes]
+        c.faults.add(hit, "identifier_like", col, lambda m: np.full(int(m.sum()), REDACTED))
+
+
+def _lesion_pseudonyms(studies: _Checked, les: _Checked) -> None:
+    """Give each lesion row its patient's pseudonym (through its study) for the quarantine."""
+    codes, text = studies.coded["study_id"]
+    sid = pd.Series(np.append(text, None)[codes], dtype=object)
+    first = ~sid.duplicated() & sid.notna().to_numpy()
+    by_study = pd.Series(studies.pid[first.to_numpy()], index=sid[first].to_numpy())
+    lcodes, ltext = les.coded["study_id"]
+    per_code = by_study.reindex(pd.Index(ltext, dtype=object)).to_numpy(dtype=object)
+    les.pid = np.append(per_code, None)[lcodes]
+
+
+def _split(t: str, c: _Checked, screen: IdentifierScreen
+           ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     ok = c.faults.ok
     valid = pd.DataFrame({s.name: _as_dtype(c.parsed[s.name][ok], s.kind,
                                             c.coded.get(s.name), ok)
                           for s in column_specs(t)})
     bad = np.flatnonzero(~ok)
-    quarantine = pd.DataFrame({col: clean.stringify(c.raw[col].iloc[bad].reset_index(drop=True))
-                               for col in c.raw.columns})
-    if c.pid is not None:
-        quarantine["patient_id"] = c.pid[bad]
-    quarantine[QUARANTINE_COLUMNS[0]] = c.faults.rule[bad]
-    quarantine[QUARANTINE_COLUMNS[1]] = c.faults.column[bad]
-    quarantine[QUARANTINE_COLUMNS[2]] = c.faults.value[bad]
-    quarantine[QUARANTINE_COLUMNS[3]] = (bad + 1).astype(np.int64)
+    # The rejected row as its patient's pseudonym, the rule, the column, the value (identifier-
+    # like text redacted) and its row number in the file: no other raw cell is kept.
+    pid = c.pid[bad] if c.pid is not None else np.full(len(bad), None, dtype=object)
+    quarantine = pd.DataFrame({
+        "patient_id": pd.Series(pid, dtype=object),
+        QUARANTINE_COLUMNS[0]: c.faults.rule[bad],
+        QUARANTINE_COLUMNS[1]: c.faults.column[bad],
+        QUARANTINE_COLUMNS[2]: screen.redact(c.faults.value[bad]),
+        QUARANTINE_COLUMNS[3]: (bad + 1).astype(np.int64)})
     rules = pd.Series(c.faults.rule[bad], dtype=object)
     detail = (rules + ":" + pd.Series(c.faults.column[bad], dtype=object)).value_counts()
     entry = {

@@ -19,7 +19,15 @@ import pandas as pd
 import shap
 
 from models.explain import ShapResult, global_importance
-from models.explain_text import describe_value, format_value, label_of, spec_of
+from models.explain_text import (
+    describe_value,
+    display_scale,
+    format_value,
+    label_of,
+    missing_text,
+    spec_of,
+    subject_of,
+)
 
 __all__ = ["shap_plots"]
 
@@ -27,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 _SCALE_TITLE = {
     "log_odds": "log-odds of response",
-    "log_hazard": "log hazard ratio (higher = higher risk)",
+    "log_hazard": "log hazard vs an average patient (higher = higher risk)",
     "log_time": "log survival time (higher = longer survival)",
 }
 _N_DEPENDENCE = 5
@@ -65,11 +73,12 @@ def _patient_texts(
     """'Label value' phrase per variable for one patient."""
     texts = []
     for variable, label in labels.items():
-        value_text = ""
+        value_text, subject = "", label
         if frame_values is not None and variable in frame_values.columns:
-            value = frame_values[variable].iloc[position]
-            value_text = format_value(value, spec_of(dictionary, variable), variable)
-        texts.append(describe_value(label, value_text))
+            spec = spec_of(dictionary, variable)
+            value_text = format_value(frame_values[variable].iloc[position], spec, variable)
+            subject = subject_of(spec, variable)  # the measure, for "was it measured" flags
+        texts.append(describe_value(subject, value_text))
     return texts
 
 
@@ -93,9 +102,14 @@ def _beeswarm(result: ShapResult, numeric: pd.DataFrame, labels: list[str], rows
         data=numeric.iloc[rows].to_numpy(dtype=float),
         feature_names=labels,
     )
-    with warnings.catch_warnings():  # all-NaN colour columns (categories) are drawn grey
-        warnings.simplefilter("ignore", RuntimeWarning)
-        shap.plots.beeswarm(explanation, max_display=top_k, show=False)
+    state = np.random.get_state()  # shap jitters with the global RNG: seed it, then restore,
+    np.random.seed(0)              # so the same run draws the same bytes (dvc.lock unchanged)
+    try:
+        with warnings.catch_warnings():  # all-NaN colour columns (categories) are drawn grey
+            warnings.simplefilter("ignore", RuntimeWarning)
+            shap.plots.beeswarm(explanation, max_display=top_k, show=False)
+    finally:
+        np.random.set_state(state)
     return plt.gcf()
 
 
@@ -124,15 +138,17 @@ def _dependence(
         ax.hist(shap_values, bins=30, color="#3b6ea5")
         ax.set_xlabel(f"SHAP ({title})")
     elif pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
-        x = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        x, unit, log_axis = display_scale(pd.to_numeric(raw, errors="coerce"), spec)
         seen = ~np.isnan(x)
         ax.scatter(x[seen], shap_values[seen], s=6, alpha=0.5, color="#3b6ea5")
         if (~seen).any() and seen.any():
-            span = np.ptp(x[seen]) or 1.0
-            left = np.full((~seen).sum(), np.min(x[seen]) - 0.1 * span)
-            ax.scatter(left, shap_values[~seen], s=6, color="#999999", label="missing")
+            low, high = np.min(x[seen]), np.max(x[seen])
+            left = low / 2 if log_axis else low - 0.1 * ((high - low) or 1.0)
+            ax.scatter(np.full((~seen).sum(), left), shap_values[~seen], s=6, color="#999999",
+                       label=missing_text(spec))
             ax.legend(loc="best", fontsize=8)
-        unit = str(spec.get("unit") or "")
+        if log_axis:
+            ax.set_xscale("log")
         ax.set_xlabel(f"{label} ({unit})" if unit else label)
     else:
         words = pd.Series([format_value(v, spec, variable) for v in raw.astype(object)])

@@ -87,6 +87,9 @@ def infer_dictionary(
         if name in skip:
             continue
         dtype, cats, reason = _type_column(frame[name], max_levels)
+        if name == treatment and dtype is not None:  # arms are categories, whatever their codes
+            dtype = "categorical"
+            cats = sorted(map(str, pd.unique(frame[name].dropna().astype(str))))
         if dtype is None:
             excluded.append({"name": str(name), "reason": reason})
             logger.info("column %s not used as a model input: %s", name, reason)

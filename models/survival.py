@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator
 from sksurv.linear_model import CoxnetSurvivalAnalysis, CoxPHSurvivalAnalysis
 from sksurv.util import Surv
 
+from models.design import INTERACTION
 from models.response import LinearModelMixin, XGBBoosterModel
 
 __all__ = [
@@ -253,7 +254,7 @@ class XGBAFTSurvival(_XGBSurvivalBase):
 
 
 def _coxnet_path_end(data: np.ndarray, target: np.ndarray, alpha: float,
-                     l1_ratio: float) -> np.ndarray:
+                     l1_ratio: float, penalty_factor: np.ndarray | None = None) -> np.ndarray:
     """Elastic-net Cox coefficients at ``alpha``, reached along a warm-started path.
 
     Fitting a single small alpha directly can overflow (sksurv's "weights are too large"); a
@@ -261,10 +262,11 @@ def _coxnet_path_end(data: np.ndarray, target: np.ndarray, alpha: float,
     all coefficients zero) warm-starts each step and converges reliably. Starting above alpha_max
     would let glmnet stop the path early on the flat all-zero stretch.
     """
-    alpha_max = CoxnetSurvivalAnalysis(l1_ratio=l1_ratio, n_alphas=2, alpha_min_ratio=0.9).fit(
-        data, target).alphas_[0]
+    alpha_max = CoxnetSurvivalAnalysis(l1_ratio=l1_ratio, n_alphas=2, alpha_min_ratio=0.9,
+                                       penalty_factor=penalty_factor).fit(data, target).alphas_[0]
     path = np.geomspace(max(float(alpha_max), alpha), alpha, 30)
-    model = CoxnetSurvivalAnalysis(l1_ratio=l1_ratio, alphas=path, max_iter=100000)
+    model = CoxnetSurvivalAnalysis(l1_ratio=l1_ratio, alphas=path, max_iter=100000,
+                                   penalty_factor=penalty_factor)
     with warnings.catch_warnings():  # the heavily penalised start of the path is all zeros
         warnings.filterwarnings("ignore", message="all coefficients are zero")
         model.fit(data, target)
@@ -282,15 +284,23 @@ class PenalisedCoxSurvival(_CoxBaselineMixin, LinearModelMixin, BaseEstimator):
     ``method="coxnet"``: elastic net (sksurv ``CoxnetSurvivalAnalysis``, one ``alpha``,
     ``l1_ratio``); ``method="ridge"``: sksurv ``CoxPHSurvivalAnalysis(alpha)``. Coefficients,
     preprocessing and baseline are stored as JSON numbers; ``intercept_`` is 0.
+
+    ``treatment_penalty`` multiplies the penalty of the therapy main-effect columns (glmnet's
+    penalty factor): 0 leaves the therapy effects unpenalised, so a what-if keeps them at
+    their estimated size. ``interaction_penalty`` does the same for the therapy-by-covariate
+    terms (below 1: effect modifiers shrunk less than the prognostic inputs).
     """
 
     def __init__(self, *, method: str = "coxnet", alpha: float = 0.02,
                  l1_ratio: float = 0.5, log_columns: tuple[str, ...] = (),
                  treatment_interactions: tuple[str, ...] = (),
-                 treatment_prefix: str = "therapy__", treatment_weight: float = 1.0) -> None:
+                 treatment_prefix: str = "therapy__", treatment_weight: float = 1.0,
+                 treatment_penalty: float = 1.0, interaction_penalty: float = 1.0) -> None:
         self.method = method
         self.alpha = alpha
         self.l1_ratio = l1_ratio
+        self.treatment_penalty = treatment_penalty
+        self.interaction_penalty = interaction_penalty
         self._set_shape(log_columns, treatment_interactions, treatment_prefix, treatment_weight)
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> PenalisedCoxSurvival:
@@ -302,14 +312,34 @@ class PenalisedCoxSurvival(_CoxBaselineMixin, LinearModelMixin, BaseEstimator):
         time, event = split_surv(y)
         data = self._fit_preprocessor(X)
         target = make_surv(time, event)
+        factor = self._penalty_factor()
         if self.method == "coxnet":
-            coef = _coxnet_path_end(data, target, self.alpha, self.l1_ratio)
+            coef = _coxnet_path_end(data, target, self.alpha, self.l1_ratio,
+                                    None if factor is None else factor)
         else:
-            coef = CoxPHSurvivalAnalysis(alpha=self.alpha, ties="breslow").fit(data, target).coef_
+            alpha = self.alpha if factor is None else self.alpha * factor
+            coef = CoxPHSurvivalAnalysis(alpha=alpha, ties="breslow").fit(data, target).coef_
         self.coef_ = np.asarray(coef, dtype=np.float64)
         self.intercept_ = 0.0
         self._fit_baseline(data @ self.coef_, time, event)
         return self
+
+    def _penalty_factor(self) -> np.ndarray | None:
+        """Penalty factor per preprocessed column (None: all 1, glmnet's default)."""
+        for name in ("treatment_penalty", "interaction_penalty"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.treatment_penalty == 1.0 and self.interaction_penalty == 1.0:
+            return None
+        prep = self.preprocessor_
+        therapy = {c for c in prep.input_columns_ if c.startswith(self.treatment_prefix)}
+        main = np.array([c in therapy for c in prep.feature_names_out_])
+        crossed = np.array([c.startswith(self.treatment_prefix) and c not in therapy
+                            and INTERACTION in c for c in prep.feature_names_out_])
+        factor = np.ones(main.size)
+        factor[main] = float(self.treatment_penalty)
+        factor[crossed] = float(self.interaction_penalty)
+        return factor
 
     def _extra_state(self) -> dict[str, Any]:
         return self._baseline_state()

@@ -158,14 +158,36 @@ def simulate_trials(
 def validate(
     raw: Annotated[Path, typer.Option(help="Folder with the raw CSV export.")] = CAT.raw_dir,
     out: Annotated[Path, typer.Option(help="Folder for validated Parquet tables.")] = CAT.validated_dir,
+    demo_key: Annotated[bool, typer.Option(
+        "--demo-key", help="Use the public demo pseudonym key when no key is set: only for the "
+        "simulator's own export (checked against its manifest.json).")] = False,
+    export_date: Annotated[str | None, typer.Option(
+        "--export-date", help="Day of the export (YYYY-MM-DD); later dates are quarantined "
+        "[default: the simulator's manifest date, else today].")] = None,
 ) -> None:
-    """Check the raw export against the data contract, clean it, quarantine bad rows, pseudonymise."""
+    """Check the raw export against the data contract, clean it, quarantine bad rows, pseudonymise.
+
+    The pseudonym key comes from NETOUTCOMES_PSEUDONYM_KEY or NETOUTCOMES_PSEUDONYM_KEY_FILE.
+    """
     from pipeline.secrets import load_pseudonym_key
     from pipeline.stages import validate as stage
 
-    key, demo = load_pseudonym_key()
+    key, demo = load_pseudonym_key(demo=demo_key)
+    when = stage.resolve_export_date(raw, _parse_day(export_date, "--export-date"))
     stage.run(raw, out, quarantine_dir_for(out), out / "validation_report.json", key,
-              demo_key=demo)
+              demo_key=demo, export_date=when)
+
+
+def _parse_day(text: str | None, option: str):
+    """``YYYY-MM-DD`` text as a date (None stays None); bad text is a parameter error."""
+    from datetime import date
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter("give the day as YYYY-MM-DD", param_hint=option) from None
 
 
 @app.command()
@@ -278,6 +300,24 @@ def explain(
         stage.explain_cohort(features_file, models, metrics, plots, target,
                              target.parent / "patients", defaults=defaults)
     console.print(f"report: [bold]{target}[/]  (open it in a browser)")
+
+
+@app.command("what-if")
+@friendly
+def what_if(
+    features_file: Annotated[Path, typer.Option("--features", help="Feature table.")] = CAT.features_file,
+    models: Annotated[Path, typer.Option(help="Folder of trained models.")] = CAT.models_dir,
+    out: Annotated[Path, typer.Option(help="Parquet file to write.")] = Path("what_if.parquet"),
+    metrics: Annotated[Path, typer.Option(help="Metrics JSON (calibration-slope intervals).")] = CAT.metrics_file,
+    reference: Annotated[str, typer.Option(help="Therapy the differences are taken against.")] = "ssa",
+    horizon: Annotated[list[float] | None, typer.Option(help="Survival horizon in months (repeat).")] = None,
+) -> None:
+    """Batch what-if: one row per patient and candidate therapy, with the difference vs a reference."""
+    from pipeline.stages import what_if as stage
+
+    table = stage.run(features_file, models, metrics, out, reference=reference,
+                      horizons=horizon or [12.0, 24.0])
+    console.print(f"what-if: [bold]{out}[/] ({len(table)} rows: patient x therapy)")
 
 
 @app.command()

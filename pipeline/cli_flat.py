@@ -28,8 +28,17 @@ def evaluate_flat(
         str | None, typer.Option("--response", help="Optional 0/1 response column (evaluated too).")
     ] = None,
     treatment: Annotated[
-        str | None, typer.Option("--treatment", help="Optional treatment column (a model input).")
+        str | None, typer.Option("--treatment", help="Optional treatment column (a model input); "
+                                 "two or more arms add the benefit figures.")
     ] = None,
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="Reference arm of --treatment (default: "
+                                 "the first value in sort order).")
+    ] = None,
+    randomised: Annotated[
+        bool, typer.Option("--randomised", help="The treatment was randomised: report the "
+                           "randomised estimate beside the model's.")
+    ] = False,
     exclude: Annotated[
         list[str] | None,
         typer.Option("--exclude", help="Column that is not a model input (repeatable)."),
@@ -48,7 +57,7 @@ def evaluate_flat(
 
     try:
         metrics = _run(csv, time, event, out, response, treatment, exclude or [], folds, repeats,
-                       seed, params)
+                       seed, params, reference=reference, randomised=randomised)
     except InputError as err:
         errors.print(f"[bold red]error:[/] {err}")
         raise typer.Exit(2) from None
@@ -60,12 +69,14 @@ def evaluate_flat(
     console.print(f"selected: [bold]{metrics['selected']}[/]  metrics: [bold]{path}[/]")
 
 
-def _run(csv, time, event, out, response, treatment, exclude, folds, repeats, seed, params):
+def _run(csv, time, event, out, response, treatment, exclude, folds, repeats, seed, params, *,
+         reference=None, randomised=False):
     from pipeline.params import check_model_arguments, load_params
     from pipeline.stages import evaluate_flat as stage
     from pipeline.stages.train import FACTORIES
 
-    train = load_params(params).train
+    loaded = load_params(params)
+    train = loaded.train
     check_model_arguments(train, FACTORIES, params)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
@@ -73,12 +84,22 @@ def _run(csv, time, event, out, response, treatment, exclude, folds, repeats, se
         task = progress.add_task("nested CV (fold fits)", total=None)
         return stage.run(csv, out, train, time=time, event=event, response=response,
                          treatment=treatment, exclude=exclude, n_splits=folds, n_repeats=repeats,
-                         seed=seed, progress=lambda k: progress.advance(task, k))
+                         seed=seed, progress=lambda k: progress.advance(task, k),
+                         benefit=loaded.evaluate.benefit, randomised=randomised,
+                         reference=reference)
 
 
 def _print_tables(metrics: dict) -> None:
-    from pipeline.stages.evaluate_flat import metrics_table
+    from pipeline.stages.evaluate_flat import benefit_table, metrics_table, policy_table
 
     console.print(metrics_table(metrics, "survival"))
     if "response" in metrics:
         console.print(metrics_table(metrics["response"], "binary"))
+    for name, block in (("survival", metrics), ("response", metrics.get("response", {}))):
+        if block.get("benefit"):
+            design = "randomised" if metrics["input"].get("randomised") else "observational"
+            console.print(benefit_table(block["benefit"], f"{name}: does the model choose the "
+                                        f"arm well? ({design} data; model effect interval: "
+                                        "patients resampled, fitted model held fixed)"))
+            console.print(policy_table(block["benefit"], f"{name}: value of treatment rules "
+                                       "(model = the arm with the best predicted outcome)"))

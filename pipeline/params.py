@@ -17,6 +17,7 @@ import inspect
 import os
 import sys
 import types
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -203,6 +204,17 @@ class RegistryParams(_Section):
     promote: PromoteParams = Field(default_factory=PromoteParams)
 
 
+class RegisterParams(_Section):
+    """The ``register`` stage: whether a run moves the registry's ``@challenger`` alias.
+
+    ``auto``: ``dvc repro`` / ``make run`` / ``netoutcomes register`` register, a ``dvc exp run``
+    does not (DVC marks its stage commands with ``DVC_EXP_NAME``); ``true``: always, experiments
+    too; ``false``: never.
+    """
+
+    enabled: Literal["auto"] | bool = "auto"
+
+
 @dataclass(frozen=True)
 class ExplainParams:
     """Knobs of the ``explain`` stage (``params.yaml`` section ``explain``; these are the defaults).
@@ -249,6 +261,12 @@ class ExplainParams:
         return cls(**section)
 
 
+# `register` is also the name of ABCMeta.register (pydantic models are ABCs); nothing calls that
+# on Params, and the section keeps the name users type (`register.enabled`)
+warnings.filterwarnings("ignore", message='Field name "register" in "Params" shadows',
+                        category=UserWarning)
+
+
 class Params(_Section):
     """The whole ``params.yaml``."""
 
@@ -259,6 +277,7 @@ class Params(_Section):
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     explain: ExplainParams = Field(default_factory=ExplainParams)
     registry: RegistryParams = Field(default_factory=RegistryParams)
+    register: RegisterParams = Field(default_factory=RegisterParams)
 
 
 # --- unknown keys, from the types -----------------------------------------------------------

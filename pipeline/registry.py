@@ -21,12 +21,13 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from clinical.endpoints import ENDPOINTS as CLINICAL_ENDPOINTS
 from pipeline import tracking
 from pipeline.serving import build_input_spec, hash_tree, log_serving_model
 
 log = logging.getLogger(__name__)
 
-ENDPOINTS = ("response", "pfs", "os")
+ENDPOINTS = tuple(CLINICAL_ENDPOINTS)  # response, pfs, os (the vocabulary)
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 DECISION_TAG = "promotion_decision"
 PROMOTION_EXPERIMENT = "netoutcomes-promotions"

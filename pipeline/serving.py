@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clinical.endpoints import ENDPOINTS as CLINICAL_ENDPOINTS
+
 log = logging.getLogger(__name__)
 
 SERVING_MODEL_FILE = Path(__file__).with_name("serving_model.py")
@@ -34,7 +36,9 @@ MAX_ROWS = 1000
 NUMERIC_DTYPES = ("numeric", "binary")
 RESPONSE_OUTPUT = "p_response"
 RISK_OUTPUT = "risk_score"
-ENDPOINT_KINDS = {"response": "response", "pfs": "survival", "os": "survival"}
+# serving names the binary kind "response" (its output is P(response))
+ENDPOINT_KINDS = {name: "response" if e.kind == "binary" else e.kind
+                  for name, e in CLINICAL_ENDPOINTS.items()}
 
 
 class RequestError(ValueError):
@@ -323,11 +327,14 @@ def start_server(model_uri: str, port: int, host: str = "127.0.0.1",
 def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for ``mlflow models serve``: this interpreter's ``bin`` first on PATH.
 
-    MLflow starts ``uvicorn`` by name, which must resolve to this virtualenv's copy.
+    MLflow starts ``uvicorn`` by name, which must resolve to this virtualenv's copy. The
+    pseudonym-key variables are left out (the server never needs the key).
     """
+    from pipeline.secrets import child_env
+
     bin_dir = str(Path(sys.executable).parent)
     path = os.environ.get("PATH", "")
-    return {**os.environ, "PATH": bin_dir + os.pathsep + path, **(extra or {})}
+    return child_env({**os.environ, "PATH": bin_dir + os.pathsep + path, **(extra or {})})
 
 
 def wait_ready(url: str, proc: subprocess.Popen | None = None, timeout_s: float = 60.0) -> float:

@@ -12,12 +12,13 @@ import logging
 import numpy as np
 import pandas as pd
 
+from clinical.endpoints import ENDPOINTS
 from features.pseudonym import pseudonymise
 
 log = logging.getLogger(__name__)
 
 #: Endpoint -> truth column holding the true risk (higher = worse for survival; p for response).
-TRUTH_SCORE = {"response": "p_response", "pfs": "lp_pfs", "os": "lp_os"}
+TRUTH_SCORE = {name: e.truth for name, e in ENDPOINTS.items()}
 
 
 def pseudonymise_truth(truth: pd.DataFrame, key: bytes) -> pd.DataFrame:

@@ -2,11 +2,19 @@
 
 CSV writing goes through pyarrow (fast, deterministic): dates as ISO ``YYYY-MM-DD``, floats
 rounded beforehand, missing values as empty cells, rows sorted by each table's key.
+
+Beside the CSV files the simulator writes ``manifest.json`` (:data:`MANIFEST`): the SHA-256 of
+every table file and the export date (the latest date in the tables). ``validate`` accepts the
+public demo pseudonym key only for an export whose files match such a manifest (a guard against
+running a real export with the demo key by mistake, not against forgery).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +26,8 @@ import pyarrow.csv as pacsv
 from features.contract import TABLES
 from features.simulate._params import block, days, sort_rows
 
+MANIFEST = "manifest.json"
+GENERATOR = "netoutcomes simulate"
 _LESION_IDS = np.asarray([f"L{i:02d}" for i in range(1, 100)], dtype=object)
 _MODALITY_ORDER = {"sstr_pet": 0, "fdg_pet": 1, "ct": 2, "mri": 3}
 _TRUTH_LATENTS = (
@@ -236,6 +246,64 @@ def write_cohort(cohort: SimulatedCohort, out_dir: Path, truth_dir: Path) -> dic
     out_dir.mkdir(parents=True, exist_ok=True)
     truth_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: _write_csv(cohort.tables[name], out_dir / f"{name}.csv") for name in TABLES}
+    paths["manifest"] = write_manifest(out_dir, _latest_date(cohort.tables))
     for name, frame in cohort.truth.items():
         paths[name] = _write_csv(frame, truth_dir / f"{name}.csv", decimals=6)
     return paths
+
+
+def _latest_date(tables: dict[str, pd.DataFrame]) -> date | None:
+    latest = [frame[c].max() for frame in tables.values() for c in frame.columns
+              if pd.api.types.is_datetime64_any_dtype(frame[c])]
+    latest = [d for d in latest if not pd.isna(d)]
+    return max(latest).date() if latest else None
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_manifest(out_dir: Path, export_date: date | None) -> Path:
+    """Write ``out_dir/manifest.json``: generator, export date, SHA-256 of each table file."""
+    files = {f"{t}.csv": file_sha256(Path(out_dir) / f"{t}.csv") for t in TABLES}
+    doc = {"generator": GENERATOR, "synthetic": True,
+           "export_date": export_date.isoformat() if export_date else None, "files": files}
+    path = Path(out_dir) / MANIFEST
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+@dataclass(frozen=True)
+class ManifestCheck:
+    """Outcome of :func:`check_manifest`: ``synthetic`` is True only if every file matches."""
+
+    synthetic: bool
+    problem: str = ""
+    export_date: date | None = None
+
+
+def check_manifest(raw_dir: Path) -> ManifestCheck:
+    """Does ``raw_dir`` hold the simulator's export, unchanged since it was written?"""
+    path = Path(raw_dir) / MANIFEST
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        files, gen = doc["files"], doc["generator"]
+        when = date.fromisoformat(doc["export_date"]) if doc.get("export_date") else None
+    except FileNotFoundError:
+        return ManifestCheck(False, f"no {MANIFEST} of the simulator in the export folder")
+    except (OSError, ValueError, KeyError, TypeError):
+        return ManifestCheck(False, f"{MANIFEST} cannot be read")
+    if gen != GENERATOR or not doc.get("synthetic") or set(files) != {f"{t}.csv" for t in TABLES}:
+        return ManifestCheck(False, f"{MANIFEST} is not the simulator's")
+    for name, digest in sorted(files.items()):
+        target = Path(raw_dir) / name
+        if not target.is_file() or file_sha256(target) != digest:
+            return ManifestCheck(False, f"{name} differs from the simulated file ({MANIFEST})")
+    return ManifestCheck(True, "", when)

@@ -64,6 +64,7 @@ class BenefitConfig:
     positivity_threshold: float = 0.05
     propensity_clip: float = 0.01
     randomised: bool = False
+    time_unit: str = "months"
 
 
 def _survival_times(what_if: pd.DataFrame) -> dict[float, str]:
@@ -331,7 +332,7 @@ def benefit_summary(what_if: pd.DataFrame, y: Any, received: Sequence[str],
         "reference": cfg.reference,
         "horizon_months": horizon,
         "outcome": ("objective response" if kind == "binary"
-                    else f"event-free at {horizon:g} months"),
+                    else f"event-free at {horizon:g} {cfg.time_unit}"),
         "matching": cfg.matching,
         "randomised": cfg.randomised,
         "overlap": overlap_summary(propensity[therapies], received,

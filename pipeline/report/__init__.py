@@ -5,6 +5,7 @@ Render from the plain dataclasses in `pipeline.report.data`; write with `write_h
 
 from pipeline.report.cohort import render_cohort_report
 from pipeline.report.data import (
+    BenefitSection,
     CohortReport,
     Curve,
     Driver,
@@ -16,6 +17,7 @@ from pipeline.report.patient import render_patient_report
 from pipeline.report.render import check_self_contained, write_html
 
 __all__ = [
+    "BenefitSection",
     "CohortReport",
     "Curve",
     "Driver",

@@ -65,6 +65,9 @@ def render_cohort_report(report: CohortReport) -> str:
         dependence=[(title, make_image_src(img)) for title, img in report.dependence_pngs],
         calibration=[(title, make_image_src(img)) for title, img in report.calibration_pngs],
         subgroups=_subgroup_view(report.subgroup_table),
+        benefit=report.benefit,
+        benefit_figures=[(t, make_image_src(img)) for t, img in report.benefit.figures]
+        if report.benefit is not None else [],
         links=links,
         slugify=slugify,
     )

@@ -77,9 +77,13 @@ class Driver:
     Attributes:
         variable: Variable code from the feature dictionary, e.g. `ki67_percent`.
         label: Clinical name, e.g. "Ki-67 index".
-        value_text: Value in clinical units, e.g. "15 % (G2)"; "missing" when imputed.
+        value_text: Value in clinical units and words (``models.explain_text.format_value``), e.g.
+            "15 % (G2)", "31.6 × ULN (about 3,160 ng/mL)", "PRRT (177Lu-DOTATATE)"; a missing
+            value reads "not measured" (or "not recorded") with what the model assumed, e.g.
+            "not measured (assumed 3.8 % (G2))". Never a code or a log value.
         shap: Grouped SHAP value in model-output units (log-odds or log-hazard).
-        sentence: One plain sentence, e.g. "Ki-67 15 % raises the risk of progression."
+        sentence: One plain sentence, e.g. "Ki-67 index 15 % (G2) raises the risk of progression
+            (1.38 × the hazard of an average patient)."
         effect_pfs_12: Change of the predicted 12-month PFS probability due to this variable
             (probability difference, e.g. -0.04), or None.
         effect_pfs_24: Same at 24 months.
@@ -151,6 +155,28 @@ class PatientReport:
 
 
 @dataclass(frozen=True)
+class BenefitSection:
+    """"Does the model choose the therapy well?": treatment-benefit validation in words.
+
+    Attributes:
+        intro: What the section measures and against what (plain words).
+        c_rows: (therapy vs reference, endpoint and horizon, patients, c-for-benefit with 95% CI).
+        policy_rows: (treatment rule in words, outcome, estimated share with the outcome and its
+            95% CI, or "-").
+        figures: (caption, image) calibration-for-benefit and overlap plots.
+        overlap_note: Positivity in words (share of patients for whom a therapy was rare).
+        truth_note: On simulated data: how often the model picked the truly best therapy.
+    """
+
+    intro: str
+    c_rows: list[tuple[str, str, str, str]] = field(default_factory=list)
+    policy_rows: list[tuple[str, str, str]] = field(default_factory=list)
+    figures: list[tuple[str, Image]] = field(default_factory=list)
+    overlap_note: str = ""
+    truth_note: str = ""
+
+
+@dataclass(frozen=True)
 class CohortReport:
     """Everything the cohort report shows.
 
@@ -181,3 +207,4 @@ class CohortReport:
     patient_links: list[tuple[str, str]] = field(default_factory=list)
     models: list[ModelInfo] = field(default_factory=list)
     intended_use: str = ""
+    benefit: BenefitSection | None = None

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
+from clinical.endpoints import ENDPOINTS as CLINICAL_ENDPOINTS
 from pipeline.report.data import Driver, PatientReport, TherapyPrediction
 from pipeline.report.render import make_image_src, render_template, slugify
 from pipeline.report.svg import draw_probability_bar, draw_survival_chart, draw_waterfall
 
 # endpoint -> (heading, SHAP unit, positive SHAP is unfavourable)
 ENDPOINTS: dict[str, tuple[str, str, bool]] = {
-    "pfs": ("Progression-free survival", "log-hazard of progression", True),
-    "response": ("Objective response", "log-odds of response", False),
-    "os": ("Overall survival", "log-hazard of death", True),
-}
+    name: (CLINICAL_ENDPOINTS[name].label, CLINICAL_ENDPOINTS[name].shap_unit,
+           CLINICAL_ENDPOINTS[name].higher_is_worse) for name in ("pfs", "response", "os")}
 OBSERVATIONAL_WARNING = (
     "These predictions are associations learnt from observational (real-world) data, not causal "
     "effects. The \u201cwhat if\u201d numbers for other therapies describe similar patients who "

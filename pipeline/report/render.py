@@ -20,6 +20,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from clinical.endpoints import ENDPOINTS
 from pipeline.report.data import Image
 
 logger = logging.getLogger(__name__)
@@ -64,11 +65,7 @@ def read_css() -> Markup:
     return Markup((_HERE / "style.css").read_text(encoding="utf-8"))
 
 
-ENDPOINT_NAMES = {
-    "response": "Objective response",
-    "pfs": "Progression-free survival",
-    "os": "Overall survival",
-}
+ENDPOINT_NAMES = {name: e.label for name, e in ENDPOINTS.items()}  # from the vocabulary
 
 
 def name_endpoint(code: str) -> str:

@@ -34,6 +34,7 @@ from pipeline.stages.evaluate_benefit import (
     plot_benefit,
     plot_cohort_overlap,
 )
+from pipeline.stages.evaluate_headline import record_headline
 from pipeline.stages.evaluate_plots import endpoint_plots
 from pipeline.stages.train import ENDPOINTS, Endpoint, candidates_for, endpoint_rows, outcome
 from pipeline.truth import pseudonymise_truth, truth_scores
@@ -126,12 +127,13 @@ def evaluate_endpoint(
     return out
 
 
-def _log_to_mlflow(metrics: dict, plots_dir: Path, tracking_file: Path) -> None:
-    if not tracking_file.exists():
-        log.warning("no %s: metrics not logged to MLflow (run train first)", tracking_file)
-        return
-    runs = read_json(tracking_file)
+def _log_to_mlflow(metrics: dict, plots_dir: Path, models_dir: Path) -> None:
     tracking.configure()
+    runs = tracking.pipeline_runs(models_dir)
+    if runs is None:
+        log.warning("no MLflow run of train for %s in %s: metrics not logged to MLflow "
+                    "(run train first)", models_dir, tracking.tracking_uri())
+        return
     for name, block in metrics.items():
         run_id = runs["runs"].get(name)
         if run_id is None:
@@ -169,7 +171,7 @@ def run(
     dictionary = read_json(features_file.parent / "dictionary.json")
     truth = counterfactual = None
     if truth_dir is not None and (truth_dir / "truth.csv").exists():
-        key, _ = load_pseudonym_key()
+        key, _ = load_pseudonym_key(demo=True)  # a truth folder exists for simulated data only
         truth = pseudonymise_truth(pd.read_csv(truth_dir / "truth.csv"), key)
         if (truth_dir / "counterfactual.csv").exists():
             counterfactual = pseudonymise_truth(pd.read_csv(truth_dir / "counterfactual.csv"), key)
@@ -185,7 +187,8 @@ def run(
         for name in train.endpoints
     }
     write_json(metrics, metrics_file)
-    _log_to_mlflow(metrics, plots_dir, models_dir / "tracking.json")
+    record_headline(metrics, models_dir)
+    _log_to_mlflow(metrics, plots_dir, models_dir)
     for name, block in metrics.items():
         key = "auc" if ENDPOINTS[name].kind == "binary" else "harrell_c"
         m = block["metrics"].get(key, {})

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import time as clock
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,16 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
-from models.crossval import Candidate, TuningConfig, cross_validate, select
+from models.counterfactual import cross_fitted_propensity
+from models.crossval import Candidate, CVResult, TuningConfig, cross_validate, select
 from models.evaluation import repeated_stratified_kfold
+from models.evaluation.benefit_summary import benefit_summary
 from models.evaluation.summary import cv_metrics
 from models.flat import evaluation_times, infer_dictionary
 from models.survival import make_surv
 from pipeline.io import write_json
-from pipeline.params import TrainParams
+from pipeline.params import BenefitParams, TrainParams
+from pipeline.stages.evaluate_benefit import benefit_config
 from pipeline.stages.train import Endpoint, candidates_for
 
 log = logging.getLogger(__name__)
@@ -172,8 +176,12 @@ def evaluate_endpoint(
     grid: Sequence[float] = (),
     candidates: Sequence[Candidate] | None = None,
     progress: Callable[[int], None] | None = None,
+    treatment: Treatment | None = None,
 ) -> dict[str, Any]:
     """Nested CV of the candidates on one endpoint; metrics of every candidate and the selected.
+
+    With ``treatment`` every outer test row is also scored under every arm (out-of-fold what-if)
+    and the benefit figures of the selected model are added under ``benefit``.
 
     Args:
         frame: Rows with a known outcome.
@@ -188,9 +196,10 @@ def evaluate_endpoint(
     splits = repeated_stratified_kfold(y, n_splits, n_repeats, seed=seed)
     cands = list(candidates) if candidates is not None else candidates_for(endpoint, params)
     started = clock.perf_counter()
+    arms = treatment.arms if treatment is not None else ()
     cv = cross_validate(cands, frame, dictionary, y, splits, kind=endpoint.kind,
                         n_splits=n_splits, horizons=list(grid), tuning=_tuning(params),
-                        seed=seed, n_jobs=params.n_jobs, progress=progress)
+                        seed=seed, n_jobs=params.n_jobs, progress=progress, therapies=arms)
     log.info("%s: nested CV of %d candidates in %.1f s", endpoint.name, len(cands),
              clock.perf_counter() - started)
     order = [c.name for c in cands]
@@ -221,7 +230,45 @@ def evaluate_endpoint(
     }
     if survival:
         block.update(horizons=list(horizons), time_grid=list(grid))
+    if treatment is not None:
+        block["benefit"] = flat_benefit(frame, dictionary, y, endpoint, cv, selected,
+                                        splits[:n_splits], treatment, horizons, seed)
     return block
+
+
+class Treatment:
+    """The treatment column of a flat cohort and how its benefit is evaluated."""
+
+    def __init__(self, column: str, arms: Sequence[str], params: BenefitParams,
+                 randomised: bool) -> None:
+        self.column, self.arms = column, list(arms)
+        self.params, self.randomised = params, randomised
+
+
+def flat_benefit(frame: pd.DataFrame, dictionary: dict, y: Any, endpoint: Endpoint,
+                 cv: CVResult, selected: str, splits: Sequence[tuple[np.ndarray, np.ndarray]],
+                 treatment: Treatment, horizons: Sequence[float], seed: int) -> dict[str, Any]:
+    """Benefit figures of the selected model (survival at the median-event-time horizon).
+
+    ``splits`` are the first repeat's folds (those of the out-of-fold what-if); the propensity
+    is cross-fitted on them.
+    """
+    folds = np.empty(len(frame), dtype=int)
+    for k, (_, test) in enumerate(splits):
+        folds[test] = k
+    what_if = cv.what_if[cv.what_if["candidate"] == selected]
+    propensity = cross_fitted_propensity(frame, dictionary, folds,
+                                         threshold=treatment.params.positivity_threshold)
+    cfg = replace(benefit_config(treatment.params, randomised=treatment.randomised),
+                  time_unit="time units of the table")
+    received = frame[treatment.column].astype(str).to_numpy()
+    if endpoint.kind == "binary":
+        return {"response": benefit_summary(what_if, y, received, propensity, kind="binary",
+                                            config=cfg, seed=seed)}
+    grid_times = sorted({float(c[9:]) for c in what_if.columns if c.startswith("survival_")})
+    h = min(grid_times, key=lambda t: abs(t - horizons[len(horizons) // 2]))
+    return {f"{h:g}": benefit_summary(what_if, y, received, propensity, kind="survival",
+                                      horizon=h, config=cfg, seed=seed)}
 
 
 def run(
@@ -238,8 +285,15 @@ def run(
     n_repeats: int = 3,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
+    benefit: BenefitParams | None = None,
+    randomised: bool = False,
+    reference: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate the candidate models on a single-table cohort; write ``<out_dir>/metrics.json``.
+
+    With ``treatment`` (two or more arms) the benefit figures that need no truth are added to
+    each endpoint under ``benefit`` (reference arm: ``reference``, else the first in sort order;
+    ``randomised`` adds the unadjusted randomised estimate beside the model's).
 
     The survival endpoint is always evaluated (top-level keys of the result); the response
     endpoint too when ``response`` is given (under ``"response"``).
@@ -261,19 +315,90 @@ def run(
         horizons, grid = evaluation_times(y["time"], y["event"])
     except ValueError as err:
         raise _input_error(csv, time, str(err), "check the time column's unit and values") from None
-    common = {"n_splits": n_splits, "n_repeats": n_repeats, "seed": seed, "progress": progress}
+    arms = _treatment(frame, csv, treatment, benefit, randomised, reference)
+    common = {"n_splits": n_splits, "n_repeats": n_repeats, "seed": seed, "progress": progress,
+              "treatment": arms}
     metrics = evaluate_endpoint(rows, dictionary, y, SURVIVAL, params, horizons=horizons,
                                 grid=grid, **common)
     metrics["dropped_rows"] = dropped
     if response:
         metrics["response"] = evaluate_endpoint(r_rows, dictionary, r, RESPONSE, params, **common)
     metrics["input"] = {"file": Path(csv).name, "rows": int(len(frame)), "time": time,
-                        "event": event, "response": response, "treatment": treatment}
+                        "event": event, "response": response, "treatment": treatment,
+                        "randomised": bool(randomised) if treatment else None}
     metrics["features"] = [{k: f[k] for k in ("name", "role", "dtype")}
                            for f in dictionary["features"]]
     metrics["excluded"] = dictionary["excluded"]
     write_json(metrics, Path(out_dir) / "metrics.json")
     return metrics
+
+
+def _treatment(frame: pd.DataFrame, csv: Path, column: str | None,
+               params: BenefitParams | None, randomised: bool, reference: str | None
+               ) -> Treatment | None:
+    if column is None:
+        return None
+    levels = sorted(frame[column].dropna().astype(str).unique().tolist())
+    if len(levels) < 2:
+        raise _input_error(csv, column, "fewer than two treatment arms",
+                           "the treatment column needs two or more values")
+    ref = levels[0] if reference is None else str(reference)
+    if ref not in levels:
+        raise _input_error(csv, column, f"reference arm {ref!r} not found",
+                           f"use one of {', '.join(levels[:10])} for --reference")
+    base = params or BenefitParams()
+    return Treatment(column, levels, base.model_copy(update={"reference": ref}), randomised)
+
+
+def _fmt(est: dict[str, float] | None, key: str, lo: str = "lo", hi: str = "hi") -> str:
+    if not est:
+        return "-"
+    if key == "risk_difference":
+        return f"RD {est[key]:+.3f}"
+    return f"HR {est[key]:.2f} ({est[lo]:.2f}-{est[hi]:.2f})"
+
+
+def _effect_cells(ae: dict[str, Any]) -> tuple[str, str, str]:
+    """Model, IPTW and randomised estimates of one pair, as text."""
+    if "hr" in ae["model"]:
+        return (_fmt(ae["model"], "hr", "hr_lo", "hr_hi"), _fmt(ae["iptw_cox"], "hr"),
+                _fmt(ae.get("randomised_cox"), "hr"))
+    return (_fmt(ae["model"], "risk_difference"), _fmt(ae["iptw"], "risk_difference"),
+            _fmt(ae.get("randomised"), "risk_difference"))
+
+
+def benefit_table(block: dict[str, Any], title: str) -> Table:
+    """Rich table of the benefit figures of one endpoint (each arm vs the reference)."""
+    table = Table(title=title)
+    table.add_column("arm vs reference")
+    for col in ("n", "c-for-benefit (95% CI)", "model effect", "IPTW estimate",
+                "randomised estimate"):
+        table.add_column(col, justify="right")
+    for b in block.values():  # loop over horizons
+        for arm, pair in b["pairs"].items():
+            c = pair["c_for_benefit"]
+            table.add_row(f"{arm} vs {b['reference']} ({b['outcome']})",
+                          f"{pair['n_candidate']}/{pair['n_reference']}",
+                          f"{c['c']:.3f} ({c['lo']:.3f}-{c['hi']:.3f})",
+                          *_effect_cells(pair["average_effect"]))
+    return table
+
+
+def policy_table(block: dict[str, Any], title: str) -> Table:
+    """Rich table of the policy values (doubly robust, 95% CI) of one endpoint."""
+    table = Table(title=title)
+    for col in ("rule", "outcome", "value: doubly robust (95% CI)", "value: IPW"):
+        table.add_column(col, justify="left" if col in ("rule", "outcome") else "right")
+    for b in block.values():  # loop over horizons
+        for name, v in b["policy"].items():
+            if "dr" in v:
+                dr, ipw = v["dr"], v["ipw"]
+                table.add_row(name, b["outcome"],
+                              f"{dr['value']:.3f} ({dr['lo']:.3f}-{dr['hi']:.3f})",
+                              f"{ipw['value']:.3f}")
+            elif "observed" in v:
+                table.add_row(name, b["outcome"], f"{v['observed']:.3f} (observed)", "-")
+    return table
 
 
 def _cell(summary: dict | None) -> str:

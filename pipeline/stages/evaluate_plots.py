@@ -73,8 +73,10 @@ def endpoint_plots(frame: pd.DataFrame, y: Any, pooled: pd.DataFrame, endpoint: 
         nb = net_benefit(y_b, score, _thresholds(params))
     else:
         y_s = y[rows]
-        plot_km_by_risk_group(km_by_risk_group(y_s, score, 3), out / "km_by_risk_tertile.png",
+        km = km_by_risk_group(y_s, score, 3)
+        plot_km_by_risk_group(km, out / "km_by_risk_tertile.png",
                               title=f"{name}: Kaplan-Meier by predicted risk tertile")
+        write_dvc_plot_csv(km, out / "km_by_risk_tertile.csv")
         td = time_dependent_auc(y_s, y_s, score, params.td_auc_times)
         plot_time_dependent_auc(td, out / "time_dependent_auc.png", title=f"{name}: td-AUC")
         for t in params.calibration_horizons:

@@ -12,10 +12,12 @@ from typing import Any
 
 import pandas as pd
 
+from clinical.endpoints import ENDPOINTS as CLINICAL_ENDPOINTS
 from models.explain import ShapResult, global_importance
 from models.explain_plots import shap_plots
-from models.explain_text import label_of, spec_of
+from models.explain_text import format_value, label_of, missing_text, spec_of
 from pipeline.report import CohortReport
+from pipeline.stages.explain_benefit import benefit_section
 from pipeline.stages.explain_patient import model_info
 from pipeline.stages.explain_shap import EndpointModel
 
@@ -35,7 +37,7 @@ PLOT_TITLES = (
 )
 EVENT_COLUMNS = {"objective response": "response", "progression or death": "pfs_event",
                  "death": "os_event"}
-ENDPOINT_NAMES = {"response": "Response", "pfs": "PFS", "os": "OS"}
+ENDPOINT_NAMES = {name: e.short for name, e in CLINICAL_ENDPOINTS.items()}  # "PFS"
 COHORT_USE = (
     "For clinicians and data scientists reviewing the outcome models: what the models rely on "
     "across the whole cohort and how well they performed in validation. Not for decisions about "
@@ -62,9 +64,21 @@ def evaluation_plots(plots_dir: Path, endpoints: Sequence[str]) -> list[tuple[st
     return out
 
 
-def subgroup_rows(metrics: Mapping[str, Any], endpoints: Sequence[str]) -> list[dict[str, object]]:
-    """Subgroup performance rows of every endpoint, one column set, endpoint first."""
-    rows = [{"endpoint": ENDPOINT_NAMES.get(ep, ep), **row}
+def _subgroup_words(row: Mapping[str, Any], dictionary: Mapping[str, Any] | None) -> dict:
+    """A subgroup row with the group's label and the level in words ("Pancreas", "not recorded")."""
+    group = str(row.get("group", ""))
+    if "level" not in row or group == "overall":
+        return {**row, "group": "All patients"} if group == "overall" else dict(row)
+    spec = spec_of(dictionary, group)
+    level = row["level"]
+    text = missing_text(spec) if level == "missing" else format_value(level, spec, group)
+    return {**row, "group": label_of(spec, group), "level": text}
+
+
+def subgroup_rows(metrics: Mapping[str, Any], endpoints: Sequence[str],
+                  dictionary: Mapping[str, Any] | None = None) -> list[dict[str, object]]:
+    """Subgroup performance rows of every endpoint in clinical words, endpoint first."""
+    rows = [{"endpoint": ENDPOINT_NAMES.get(ep, ep), **_subgroup_words(row, dictionary)}
             for ep in endpoints for row in metrics.get(ep, {}).get("subgroups", []) or []]
     columns = list(dict.fromkeys(k for row in rows for k in row))
     return [{c: row.get(c) for c in columns} for row in rows]
@@ -115,7 +129,7 @@ def build_cohort_report(cohort: pd.DataFrame, shap: Mapping[str, ShapResult],
         importance_unit=f"{ENDPOINT_NAMES.get(endpoint, endpoint)}: {unit}",
         beeswarm_png=paths["beeswarm"].read_bytes() if "beeswarm" in paths else None,
         dependence_pngs=dependence, calibration_pngs=calibration,
-        subgroup_table=subgroup_rows(metrics, list(models)), patient_links=links,
+        subgroup_table=subgroup_rows(metrics, list(models), dictionary), patient_links=links,
         models=[model_info(em, metrics) for em in models.values()],
-        intended_use=COHORT_USE,
+        intended_use=COHORT_USE, benefit=benefit_section(metrics, plots_dir, list(models)),
     )

@@ -72,10 +72,31 @@ def _effects(em: EndpointModel, shap_row: ShapResult, top_k: int) -> dict[str, t
             zip(table["variable"], table["effect_12"], table["effect_24"], strict=True)}
 
 
+def assumed_values(em: EndpointModel, row: pd.DataFrame) -> dict[str, float | str]:
+    """Variable -> what one model assumed for each of the patient's missing values.
+
+    Linear models put in the training median (a number, shown in the variable's units); tree
+    models assume no value (they follow the branch learnt for missing values) and an unknown
+    category sets every indicator column to 0 (no category assumed).
+    """
+    missing = [v for v in em.design.variables_ if pd.isna(row[v].iloc[0])]
+    out: dict[str, float | str] = {}
+    for variable in missing:  # loop over the patient's missing inputs
+        if variable in em.design.levels_:
+            out[variable] = "no category assumed"
+        elif em.is_tree:
+            out[variable] = "no value assumed"
+        else:
+            prep = em.model.preprocessor_
+            out[variable] = float(prep.medians_[prep.input_columns_.index(variable)])
+    return out
+
+
 def build_drivers(em: EndpointModel, shap_row: ShapResult, row: pd.DataFrame,
                   dictionary: Mapping[str, Any], top_k: int) -> list[Driver]:
     """Top drivers of one patient for one endpoint, with sentences (and PFS effects)."""
-    table = tidy(shap_row, row.reset_index(drop=True), dictionary, top_k, outcome=em.endpoint)
+    table = tidy(shap_row, row.reset_index(drop=True), dictionary, top_k, outcome=em.endpoint,
+                 assumed=assumed_values(em, row))
     effects = _effects(em, shap_row, top_k) if em.endpoint == "pfs" else {}
     return [Driver(variable=r.variable, label=r.label, value_text=r.value_text,
                    shap=float(r.shap), sentence=r.sentence,
@@ -87,8 +108,8 @@ def build_drivers(em: EndpointModel, shap_row: ShapResult, row: pd.DataFrame,
 _MODEL_NAMES = {"response": "response", "pfs": "PFS", "os": "OS"}
 
 
-def _handling(em: EndpointModel, variable: str) -> str:
-    """How one model handled a missing input, in words."""
+def _handling(em: EndpointModel, variable: str, spec: Mapping[str, Any]) -> str:
+    """How one model handled a missing input, in words (the median in clinical units)."""
     if variable in em.design.levels_:
         return "category unknown: all its indicator columns set to 0"
     if em.is_tree:
@@ -96,7 +117,7 @@ def _handling(em: EndpointModel, variable: str) -> str:
     prep = em.model.preprocessor_
     median = float(prep.medians_[prep.input_columns_.index(variable)])
     flagged = variable in prep.indicator_columns_
-    text = f"replaced by the training median ({median:.3g})"
+    text = f"replaced by the training median ({format_value(median, spec, variable)})"
     return text + (" plus a missing-value indicator" if flagged else "")
 
 
@@ -116,13 +137,14 @@ def missing_inputs(models: Mapping[str, EndpointModel], row: pd.DataFrame,
     for variable in variables:  # loop over model inputs of one patient
         if not pd.isna(row[variable].iloc[0]):
             continue
+        spec = spec_of(dictionary, variable)
         by_text: dict[str, list[str]] = {}
         for name, em in models.items():  # loop over endpoints
             if variable in em.design.variables_:
-                by_text.setdefault(_handling(em, variable), []).append(name)
+                by_text.setdefault(_handling(em, variable, spec), []).append(name)
         how = "; ".join(f"{_models_phrase(eps, len(models))}: {text}"
                         for text, eps in by_text.items())
-        out.append((label_of(spec_of(dictionary, variable), variable), how))
+        out.append((label_of(spec, variable), how))
     return out
 
 

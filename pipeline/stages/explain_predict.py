@@ -24,17 +24,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
+from clinical.therapies import therapy_label
 from models.counterfactual import PositivityModel, fit_positivity, predict_what_if
 from pipeline.report import Curve, TherapyPrediction
 from pipeline.stages.explain_shap import EndpointModel
 
-THERAPY_LABELS = {
-    "prrt_lu177": "PRRT (177Lu-DOTATATE)",
-    "everolimus": "Everolimus",
-    "sunitinib": "Sunitinib",
-    "ssa": "Somatostatin analogue",
-    "chemotherapy": "Chemotherapy",
-}
 INTERVAL_TEXT = (
     "Intervals: range of the prediction when the model is recalibrated with its validated "
     "calibration slope set to the ends of its 95 % interval (cross-validation, metrics.json). "
@@ -64,11 +58,6 @@ class Reference:
     pivots: dict[str, np.ndarray]
     slopes: dict[str, tuple[float, float] | None]
     positivity: PositivityModel | None
-
-
-def therapy_label(code: str) -> str:
-    """Clinical name of a therapy code."""
-    return THERAPY_LABELS.get(code, code.replace("_", " ").capitalize())
 
 
 def slope_interval(metrics: Mapping[str, Any], endpoint: str, kind: str

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from clinical.endpoints import ENDPOINTS
 from models.design import DesignMatrix
 from models.explain import (
     ShapResult,
@@ -32,7 +33,7 @@ from pipeline.io import read_json
 
 log = logging.getLogger(__name__)
 
-ENDPOINT_KINDS = {"response": "binary", "pfs": "survival", "os": "survival"}
+ENDPOINT_KINDS = {name: e.kind for name, e in ENDPOINTS.items()}  # from the vocabulary
 _LINEAR_SCALE = {"binary": "log_odds", "survival": "log_hazard"}
 ADDITIVITY_ATOL = 1e-6
 

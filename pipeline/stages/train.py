@@ -229,7 +229,7 @@ def run(features_file: Path, models_dir: Path, params: TrainParams, seed: int) -
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     tags = tracking.lineage_tags(features_file, params.model_dump())
-    with tracking.run("netoutcomes-pipeline", parent=True, tags=tags) as parent:
+    with tracking.pipeline_run(cohort, seed, params.model_dump(), tags, features_file) as parent:
         with Progress(*columns, transient=False) as progress:
             for name in params.endpoints:
                 out_dir = models_dir / name
@@ -239,8 +239,7 @@ def run(features_file: Path, models_dir: Path, params: TrainParams, seed: int) -
                 run_ids[name] = _log_endpoint(summaries[name], out_dir, flat)
         mlflow.log_dict(dictionary, "feature_dictionary.json")
         parent_id = parent.info.run_id
-    write_json({"parent_run_id": parent_id, "runs": run_ids,
-                "tracking_uri": tracking.tracking_uri()}, models_dir / "tracking.json")
+    tracking.record_runs(models_dir, parent_id, run_ids)  # run ids stay out of the DVC output
     for name, s in summaries.items():
         best = s["cv"][s["selected"]]
         log.info("%s: selected %s (CV %s %.3f ± %.3f, n=%d, events=%d)", name, s["selected"],

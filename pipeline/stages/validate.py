@@ -8,23 +8,29 @@ from __future__ import annotations
 
 import csv
 import logging
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from rich.console import Console
 from rich.table import Table
 
 from features.contract import TABLES
+from features.simulate.export import check_manifest
 from features.validate import ContractError, validate_tables
 from pipeline.errors import InputError
 from pipeline.io import write_json, write_parquet
+from pipeline.secrets import DEMO_KEY, KEY_ENV, KEY_FILE_ENV, MAKE_KEY, check_key
 
 log = logging.getLogger(__name__)
-DEMO_WARNING = ("DEMO pseudonym key in use: pseudonyms are NOT secret. Fine only for synthetic "
-                "data; set NETOUTCOMES_PSEUDONYM_KEY or NETOUTCOMES_PSEUDONYM_KEY_FILE.")
+DEMO_WARNING = (f"DEMO pseudonym key in use (--demo-key): the key is public, so the pseudonyms are "
+                f"NOT secret. Fine only for the synthetic cohort; for real data set {KEY_ENV} or "
+                f"{KEY_FILE_ENV} and drop --demo-key.")
+KEY_MARK = "pseudonym_key"  # Parquet attrs of every validated/quarantine table: "demo" or "secret"
 
 
 def read_raw_table(path: Path) -> pd.DataFrame:
@@ -58,7 +64,30 @@ def read_raw_table(path: Path) -> pd.DataFrame:
         if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
             raise InputError(str(path), field.name, "export the file as UTF-8 text",
                              "holds text that is not UTF-8") from None
+    table = _text_if_beyond_ns(table)
     return table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
+
+
+_NS_SAFE = (date(1678, 1, 1), date(2262, 4, 11))  # days datetime64[ns] can hold
+
+
+def _text_if_beyond_ns(table: pa.Table) -> pa.Table:
+    """Date columns holding days datetime64[ns] cannot (``9999-12-31``) are read as text.
+
+    The cleaning then quarantines those rows as ``out_of_range`` instead of pandas raising
+    ``OutOfBoundsDatetime`` on the whole file.
+    """
+    for i, fld in enumerate(table.schema):
+        if not (pa.types.is_date(fld.type) or pa.types.is_timestamp(fld.type)):
+            continue
+        span = pc.min_max(table.column(i))
+        lo, hi = span["min"].as_py(), span["max"].as_py()
+        if lo is None:
+            continue
+        lo, hi = (d.date() if hasattr(d, "date") else d for d in (lo, hi))
+        if lo < _NS_SAFE[0] or hi > _NS_SAFE[1]:
+            table = table.set_column(i, fld.name, pc.cast(table.column(i), pa.string()))
+    return table
 
 
 def _read_csv(path: Path, head: str) -> pa.Table:
@@ -76,23 +105,57 @@ def _read_csv(path: Path, head: str) -> pa.Table:
         column_types=dict.fromkeys(names, text), **options))
 
 
+def check_demo_key(raw_dir: Path, key: bytes, demo_key: bool) -> tuple[bool, date | None]:
+    """Refuse short keys, and the demo key for anything but the simulator's unchanged export.
+
+    Returns ``(is_demo, export date from the simulator's manifest or None)``.
+    """
+    check_key(key, "pseudonym key")
+    demo = bool(demo_key) or key == DEMO_KEY
+    manifest = check_manifest(raw_dir)
+    if demo and not manifest.synthetic:
+        raise InputError(str(raw_dir), "", f"make a key with {MAKE_KEY}, set {KEY_ENV} to it and "
+                         "run validate without --demo-key",
+                         "the public demo pseudonym key is refused: this is not the simulator's "
+                         f"export ({manifest.problem})")
+    return demo, manifest.export_date if manifest.synthetic else None
+
+
+def resolve_export_date(raw_dir: Path, given: date | None) -> date:
+    """The export date: ``given``, else the simulator's manifest date, else today."""
+    if given is not None:
+        return given
+    manifest = check_manifest(raw_dir)
+    return (manifest.export_date if manifest.synthetic and manifest.export_date
+            else date.today())
+
+
 def run(raw_dir: Path, out_dir: Path, quarantine_dir: Path, report_path: Path, key: bytes,
-        *, demo_key: bool) -> dict[str, Any]:
-    """Validate ``raw_dir/<table>.csv``; write tables, quarantine and report; return the report."""
+        *, demo_key: bool, export_date: date | None = None) -> dict[str, Any]:
+    """Validate ``raw_dir/<table>.csv``; write tables, quarantine and report; return the report.
+
+    ``demo_key`` (or ``key`` equal to the demo key) is accepted only for the simulator's export
+    (its ``manifest.json``); ``export_date`` (default: the manifest's, else none) bounds dates.
+    """
     raw_dir = Path(raw_dir)
+    demo_key, manifest_date = check_demo_key(raw_dir, key, demo_key)
+    export_date = export_date or manifest_date
     raw = {t: read_raw_table(raw_dir / f"{t}.csv") for t in TABLES}
     try:
-        result = validate_tables(raw, key, source_names={t: str(raw_dir / f"{t}.csv")
-                                                         for t in TABLES})
+        result = validate_tables(raw, key, export_date=export_date,
+                                 source_names={t: str(raw_dir / f"{t}.csv") for t in TABLES})
     except ContractError as err:
         raise InputError(err.file, err.column, err.fix, err.problem) from None
     del raw
+    mark = "demo" if demo_key else "secret"
     for t in TABLES:
         entry = result.report[t]
         assert entry["rows_in"] == entry["rows_valid"] + entry["rows_quarantined"], t
-        write_parquet(result.tables[t], Path(out_dir) / f"{t}.parquet")
-        write_parquet(result.quarantine[t], Path(quarantine_dir) / f"{t}.parquet")
-    report = {"tables": result.report, "demo_key": bool(demo_key),
+        for frame, folder in ((result.tables[t], out_dir), (result.quarantine[t], quarantine_dir)):
+            frame.attrs[KEY_MARK] = mark
+            write_parquet(frame, Path(folder) / f"{t}.parquet")
+    report = {"tables": result.report, "demo_key": bool(demo_key), KEY_MARK: mark,
+              "export_date": export_date.isoformat() if export_date else None,
               "warnings": [DEMO_WARNING] if demo_key else [],
               "totals": _totals(result.report)}
     write_json(report, Path(report_path))

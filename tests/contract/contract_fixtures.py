@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-KEY = b"test-key-0123456789"
+KEY = b"test-key-0123456789-test-key-0123456789"
 IDS = ("HOSP-0001", "HOSP-0002", "HOSP-0003")
 
 

@@ -24,11 +24,11 @@ def test_stage_writes_tables_quarantine_and_report(raw_dir, tmp_path):
     raw = make_raw()
     raw["pathology"].loc[0, "ki67_percent"] = "150"
     write_raw(raw, raw_dir)
-    report = _run(raw_dir, tmp_path, demo=True)
+    report = _run(raw_dir, tmp_path)
     saved = json.loads((tmp_path / "validated" / "validation_report.json").read_text())
     assert saved["tables"]["pathology"]["reasons"] == {"out_of_range": 1}
-    assert saved["demo_key"] is True
-    assert "DEMO" in saved["warnings"][0]
+    assert saved["demo_key"] is False
+    assert saved["warnings"] == []
     assert report["totals"]["rows_in"] == sum(len(f) for f in raw.values())
     path = pd.read_parquet(tmp_path / "validated" / "pathology.parquet")
     assert len(path) == 2
@@ -96,7 +96,7 @@ def test_cli_prints_one_line_and_exits_2(raw_dir, tmp_path, monkeypatch):
     from pipeline.cli import app
 
     (raw_dir / "imaging_studies.csv").write_text("study_id;patient_id\nS1;X\n")
-    monkeypatch.setenv("NETOUTCOMES_PSEUDONYM_KEY", "cli-test-key")
+    monkeypatch.setenv("NETOUTCOMES_PSEUDONYM_KEY", "cli-test-key-" * 3)
     res = CliRunner().invoke(app, ["validate", "--raw", str(raw_dir), "--out",
                                    str(tmp_path / "v")])
     assert res.exit_code == 2
@@ -112,7 +112,7 @@ def test_no_raw_identifier_in_outputs_or_logs(raw_dir, tmp_path, caplog):
     raw["labs"] = pd.concat([raw["labs"], raw["labs"].iloc[[0]].assign(patient_id="HOSP-7777")])
     write_raw(raw, raw_dir)
     caplog.set_level(logging.DEBUG)
-    _run(raw_dir, tmp_path, demo=True)
+    _run(raw_dir, tmp_path)
     secrets = [*IDS, "HOSP-7777", "Ann Smith", "Bob", "MRN000"]
     texts = [caplog.text]
     for path in tmp_path.rglob("*"):

@@ -7,7 +7,7 @@ import hmac
 
 import pandas as pd
 import pytest
-from contract_fixtures import make_raw, write_raw
+from contract_fixtures import KEY, make_raw, write_raw
 
 from features.pseudonym import pseudonymise
 from pipeline.errors import InputError
@@ -43,7 +43,7 @@ def test_latin1_bytes_late_in_a_file_are_an_input_error(tmp_path):
     path.write_bytes(path.read_bytes() + "HOSP-0009,C1,F,1960,2015-01-01,Pänkreas,0,1,"
                      "2020-01-01,\n".encode("latin-1"))
     with pytest.raises(InputError) as info:
-        run(raw_dir, tmp_path / "v", tmp_path / "q", tmp_path / "r.json", b"k", demo_key=False)
+        run(raw_dir, tmp_path / "v", tmp_path / "q", tmp_path / "r.json", KEY, demo_key=False)
     assert "UTF-8" in str(info.value)
     assert info.value.file.endswith("patients.csv")
     assert "HOSP" not in str(info.value)
@@ -53,7 +53,7 @@ def test_binary_file_is_an_input_error(tmp_path):
     raw_dir = write_raw(make_raw(), tmp_path / "raw")
     (raw_dir / "labs.csv").write_bytes(bytes(range(256)) * 4)
     with pytest.raises(InputError) as info:
-        run(raw_dir, tmp_path / "v", tmp_path / "q", tmp_path / "r.json", b"k", demo_key=False)
+        run(raw_dir, tmp_path / "v", tmp_path / "q", tmp_path / "r.json", KEY, demo_key=False)
     assert info.value.file.endswith("labs.csv")
 
 

@@ -51,11 +51,12 @@ def test_contract_columns_are_not_identifiers():
 
 
 def test_key_from_env_hex_text_file_and_demo(tmp_path):
-    assert load_pseudonym_key({KEY_ENV: "00ff" * 8}) == (bytes.fromhex("00ff" * 8), False)
-    assert load_pseudonym_key({KEY_ENV: "my secret"}) == (b"my secret", False)
+    assert load_pseudonym_key({KEY_ENV: "00ff" * 16}) == (bytes.fromhex("00ff" * 16), False)
+    passphrase = " my-secret" * 4  # text keys are stripped
+    assert load_pseudonym_key({KEY_ENV: passphrase}) == (passphrase.strip().encode(), False)
     key_file = tmp_path / "key.txt"
-    key_file.write_text("file-secret\n")
-    assert load_pseudonym_key({KEY_FILE_ENV: str(key_file)}) == (b"file-secret", False)
-    assert load_pseudonym_key({}) == (DEMO_KEY, True)
+    key_file.write_text("file-secret-" * 3 + "\n")
+    assert load_pseudonym_key({KEY_FILE_ENV: str(key_file)}) == (b"file-secret-" * 3, False)
+    assert load_pseudonym_key({}, demo=True) == (DEMO_KEY, True)
     with pytest.raises(InputError, match="cannot be read"):
         load_pseudonym_key({KEY_FILE_ENV: str(tmp_path / "absent")})

@@ -22,7 +22,7 @@ from features.pseudonym import pseudonymise
 from features.simulate import DEFAULT_PARAMETERS, simulate_cohort, write_cohort
 from pipeline.stages.validate import run
 
-KEY = b"simulated-test-key"
+KEY = b"simulated-test-key-simulated-test-key"
 N_PATIENTS = 500
 
 

@@ -37,7 +37,7 @@ def test_shap_plots_write_png_and_svg(cohort, xgb_models, dictionary, tmp_path):
     assert "<svg" in waterfall_svg
     bar_svg = paths["bar_svg"].read_text()
     assert "Ki-67 index" in bar_svg  # clinical label, not the column name
-    assert "Ki-67 index (missing)" in waterfall_svg
+    assert "Ki-67 index not measured" in waterfall_svg
 
 
 def test_shap_plots_for_one_patient_without_frame(cohort, xgb_models, tmp_path):

@@ -29,17 +29,17 @@ class FormatValueCases:
         ("ki67_percent", 3.0, "3 % (G2)"),
         ("ki67_percent", 20.0, "20 % (G2)"),
         ("ki67_percent", 20.5, "20.5 % (G3)"),
-        ("ki67_percent", np.nan, "missing"),
+        ("ki67_percent", np.nan, "not measured"),
         ("tumour_liver_ratio", 4.2, "4.2"),
         ("tumour_liver_ratio", 4.234, "4.2"),
-        ("tumour_liver_ratio", None, "missing"),
+        ("tumour_liver_ratio", None, "not measured"),
         ("cga_x_uln", 0.534, "0.53 x ULN"),
         ("cga_x_uln", 123.4, "123 x ULN"),
         ("age", 63.0, "63 years"),
         ("ecog", 1.0, "1"),
         ("primary_site", "small_intestine", "small intestine"),
         ("primary_site", "pancreas", "pancreas"),
-        ("primary_site", pd.NA, "missing"),
+        ("primary_site", pd.NA, "not measured"),
         ("functional_syndrome", True, "yes"),
         ("functional_syndrome", 0.0, "no"),
     ]
@@ -73,7 +73,7 @@ def test_describe_value_phrases():
     assert describe_value("Ki-67 index", "15 % (G2)") == "Ki-67 index 15 % (G2)"
     assert describe_value("Tumour-to-liver ratio", "4.2") == "Tumour-to-liver ratio 4.2"
     assert describe_value("Primary site", "pancreas") == "Primary site: pancreas"
-    assert describe_value("Ki-67 index", "missing") == "Ki-67 index (missing)"
+    assert describe_value("Ki-67 index", "not measured") == "Ki-67 index not measured"
 
 
 class DriverSentenceCases:
@@ -102,8 +102,9 @@ def test_driver_sentence_direction_words(outcome, scale, value, words):
 
 def test_driver_sentence_reports_the_ratio():
     sentence = describe_driver("Ki-67 index", "25 % (G3)", math.log(1.5), outcome="pfs")
-    assert "hazard ratio 1.50" in sentence
-    assert "odds ratio 0.50" in describe_driver(
+    assert "(1.50 × the hazard of an average patient)" in sentence
+    assert "hazard ratio" not in sentence
+    assert "(0.50 × the odds of an average patient)" in describe_driver(
         "Age", "70 years", math.log(0.5), outcome="response"
     )
 
@@ -157,15 +158,15 @@ def test_tidy_table_of_grouped_tree_shap(cohort, xgb_models, dictionary):
     assert raises.str.contains("raises the risk of progression").all()
 
 
-def test_tidy_shows_missing_inputs_as_missing(cohort, xgb_models, dictionary):
+def test_tidy_shows_missing_inputs_as_not_measured(cohort, xgb_models, dictionary):
     grouped = group_by_variable(
         tree_shap(xgb_models["booster_binary"], cohort.design), cohort.variable_of
     )
     table = tidy(grouped, cohort.frame, dictionary)
     ki67 = table[table["variable"] == "ki67_percent"].set_index("row")
     missing_rows = cohort.frame.index[cohort.frame["ki67_percent"].isna()]
-    assert (ki67.loc[missing_rows, "value_text"] == "missing").all()
-    assert (ki67.loc[missing_rows, "description"] == "Ki-67 index (missing)").all()
+    assert (ki67.loc[missing_rows, "value_text"] == "not measured").all()
+    assert (ki67.loc[missing_rows, "description"] == "Ki-67 index not measured").all()
     assert np.isfinite(ki67.loc[missing_rows, "shap"]).all()
     site = table[table["variable"] == "primary_site"].set_index("row")
     pancreas = cohort.frame.index[cohort.frame["primary_site"] == "pancreas"][0]

@@ -59,7 +59,8 @@ def test_cohort_counts_figures_and_metrics(cohort_run, cohort_page, cohort, file
     assert len(images) >= 1 + 5 + 1  # beeswarm, five dependence plots, one calibration plot
     assert "Dependence:" in html
     assert "PFS: calibration at 12 months" in html
-    assert "primary_site" in html  # subgroup table from metrics.json
+    assert "Primary tumour site" in html  # subgroup table from metrics.json, in words
+    assert "primary_site" not in html
     for name in ("beeswarm.png", "bar.png"):
         assert (cohort_run / "shap" / "pfs" / name).stat().st_size > 1000
 

@@ -49,7 +49,7 @@ def test_roles_of_key_columns(tables, config):
     units = {e["name"]: e["unit"] for e in dictionary["features"]}
     assert units["ki67_percent"] == "%"
     assert units["egfr_ckd_epi_2021"] == "mL/min/1.73 m²"
-    assert units["cga_log10_uln"] == "× ULN (log10)"
+    assert units["cga_log10_uln"] == "log10(CgA / ULN)"
     assert units["fdg_pet_done"] == ""
 
 

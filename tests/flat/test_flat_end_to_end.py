@@ -65,7 +65,7 @@ def test_columns_typed_and_roles(cli_run):
                      "arm": ("categorical", "treatment")}
     assert [e["name"] for e in m["excluded"]] == ["pid"]  # identifier-like text column
     assert m["input"] == {"file": "cohort.csv", "rows": 180, "time": "months", "event": "died",
-                          "response": "responded", "treatment": "arm"}
+                          "response": "responded", "treatment": "arm", "randomised": False}
 
 
 def test_response_block(cli_run):

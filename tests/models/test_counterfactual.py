@@ -113,3 +113,45 @@ def test_positivity_flags_rare_therapies_and_round_trips(split, positivity):
     assert (notes[non_pancreas] == RARE_NOTE).all()
     again = PositivityModel.from_dict(json.loads(json.dumps(positivity.to_dict())))
     np.testing.assert_array_equal(again.predict_propensity(split.test).to_numpy(), prop.to_numpy())
+
+
+def test_cross_fitted_propensity_is_out_of_fold(table, dictionary):
+    from models.counterfactual import cross_fitted_propensity
+
+    folds = np.arange(len(table)) % 4
+    prop = cross_fitted_propensity(table, dictionary, folds)
+    assert list(prop.columns) == THERAPIES
+    np.testing.assert_allclose(prop.sum(axis=1), 1.0)
+    # a row's own therapy never informs its propensity: relabel fold 0's therapies and only
+    # the other folds' propensities move
+    changed = table.copy()
+    changed.loc[folds == 0, "therapy"] = "ssa"
+    again = cross_fitted_propensity(changed, dictionary, folds)
+    np.testing.assert_allclose(again[folds == 0], prop[folds == 0])
+    assert not np.allclose(again[folds == 1], prop[folds == 1])
+    # sunitinib is given only for pancreatic primaries: elsewhere its propensity is tiny
+    pancreas = table["primary_site"].eq("pancreas").to_numpy()
+    assert prop.loc[~pancreas, "sunitinib"].max() < prop.loc[pancreas, "sunitinib"].median()
+    with pytest.raises(ValueError, match="one fold per row"):
+        cross_fitted_propensity(table, dictionary, folds[:-1])
+
+
+def test_cross_validation_scores_every_test_row_under_every_therapy(table, dictionary):
+    from models.crossval import Candidate, cross_validate
+    from models.evaluation import repeated_stratified_kfold
+    from models.survival import PenalisedCoxSurvival, make_surv
+
+    y = make_surv(table["pfs_months"].to_numpy(float), table["pfs_event"].to_numpy(bool))
+    splits = repeated_stratified_kfold(y, 3, 2, seed=1)
+    cv = cross_validate([Candidate("penalised_cox", PenalisedCoxSurvival, {"alpha": 0.05})],
+                        table, dictionary, y, splits, kind="survival", n_splits=3,
+                        horizons=(12.0, 24.0), tuning=None, seed=1, therapies=THERAPIES)
+    wi = cv.what_if
+    assert set(wi["fold"]) == {0, 1, 2}  # the first repeat only
+    assert wi.groupby("row")["therapy"].nunique().eq(5).all()
+    assert sorted(wi["row"].unique()) == list(range(len(table)))
+    # the received therapy's what-if is the ordinary out-of-fold prediction
+    first = cv.predictions[cv.predictions["repeat"] == 0].set_index("row")
+    own = wi[wi["therapy"].to_numpy() == table["therapy"].to_numpy()[wi["row"]]].set_index("row")
+    ok = own["eligible"]
+    np.testing.assert_allclose(own.loc[ok, "survival_12"], first.loc[own.index[ok], "surv_12"])

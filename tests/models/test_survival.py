@@ -130,3 +130,48 @@ def test_aft_distribution_and_inputs_validated(split):
         PenalisedCoxSurvival(method="lasso-ish").fit(split.X_train, split.y_train)
     with pytest.raises(TypeError, match="make_surv"):
         XGBCoxSurvival().fit(split.X_train, split.y_train["time"])
+
+
+@pytest.mark.parametrize("method", ["coxnet", "ridge"])
+def test_unpenalised_therapy_effects_match_an_unpenalised_cox(split, method):
+    """treatment_penalty 0: with every covariate shrunk away, the therapy log-HRs are the
+    unpenalised Cox estimates on the therapy alone (lifelines, an independent fit)."""
+    from lifelines import CoxPHFitter
+
+    from models.survival import PenalisedCoxSurvival
+
+    strong = 1e4 if method == "ridge" else 5.0
+    model = PenalisedCoxSurvival(method=method, alpha=strong, l1_ratio=1.0,
+                                 treatment_penalty=0.0).fit(split.X_train, split.y_train)
+    therapy = [c for c in split.X_train.columns if c.startswith("therapy__")]
+    received = split.X_train[therapy].to_numpy().argmax(axis=1)
+    frame = split.X_train[therapy[1:]].assign(time=split.y_train["time"],
+                                              event=split.y_train["event"].astype(int))
+    reference = CoxPHFitter().fit(frame, "time", "event").params_
+    # the model's log-HR of each therapy vs the first, read from its margins
+    margin = model.predict_margin(split.X_train)
+    first = margin[received == 0].mean()
+    for j, col in enumerate(therapy[1:], start=1):
+        if (received == j).sum() < 20:
+            continue
+        assert margin[received == j].mean() - first == pytest.approx(reference[col], abs=0.03)
+    shrunk = PenalisedCoxSurvival(method=method, alpha=strong, l1_ratio=1.0).fit(
+        split.X_train, split.y_train)
+    assert np.ptp(shrunk.predict_margin(split.X_train)) < 0.5 * np.ptp(margin)  # effects shrunk
+    with pytest.raises(ValueError, match="treatment_penalty"):
+        PenalisedCoxSurvival(treatment_penalty=-1.0).fit(split.X_train, split.y_train)
+
+
+def test_interaction_penalty_keeps_effect_modifiers_when_everything_else_is_shrunk(split):
+    from models.survival import PenalisedCoxSurvival
+
+    kw = {"alpha": 5.0, "l1_ratio": 1.0, "treatment_penalty": 0.0,
+          "treatment_interactions": ("sstr_krenning", "ki67_percent")}
+    kept = PenalisedCoxSurvival(interaction_penalty=0.0, **kw).fit(split.X_train, split.y_train)
+    names = kept.preprocessor_.feature_names_out_
+    crossed = np.array(["__x__" in c for c in names])
+    prognostic = ~crossed & ~np.array([c.startswith("therapy__") for c in names])
+    assert np.abs(kept.coef_[crossed]).max() > 0.01  # unpenalised: estimated
+    assert np.abs(kept.coef_[prognostic]).max() == 0.0  # penalised away at this alpha
+    shrunk = PenalisedCoxSurvival(**kw).fit(split.X_train, split.y_train)
+    assert np.abs(shrunk.coef_[crossed]).max() == 0.0

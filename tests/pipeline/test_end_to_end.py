@@ -37,7 +37,8 @@ SMALL = {
                         "space": {"max_depth": {"type": "int", "low": 1, "high": 3}}},
         },
     },
-    "evaluate": {"bootstrap_below_n": 0, "subgroup_n_boot": 10},
+    "evaluate": {"bootstrap_below_n": 0, "subgroup_n_boot": 10,
+                 "benefit": {"min_patients_per_arm": 15, "n_boot": 20}},
 }
 
 
@@ -59,7 +60,7 @@ def _run_pipeline(root: Path, monkeypatch, tag: str) -> Path:
     runner = CliRunner()
     p = ["--params", "params.yaml"]
     _invoke(runner, "simulate", "--out", "data/raw", *p)
-    _invoke(runner, "validate", "--raw", "data/raw", "--out", "data/validated")
+    _invoke(runner, "validate", "--raw", "data/raw", "--out", "data/validated", "--demo-key")
     _invoke(runner, "features", "--validated", "data/validated", "--out",
             "data/features/cohort.parquet", *p)
     _invoke(runner, "train", "--out", f"data/models_{tag}", *p)
@@ -82,7 +83,8 @@ def test_pipeline_runs_end_to_end_and_is_reproducible(project, monkeypatch):
     assert (project / "reports" / "plots_a" / "pfs" / "km_by_risk_tertile.png").stat().st_size > 5000
     assert (project / "data" / "models_a" / "pfs" / "model" / "model.json").exists()
     assert not list((project / "data" / "models_a").rglob("*.pkl"))
-    # same data + params + seed: identical metrics
+    _check_benefit(metrics, project / "data" / "models_a", project)
+    # same data + params + seed: identical metrics (benefit figures included)
     second = _run_pipeline(project, monkeypatch, "b")
     assert first.read_text() == second.read_text()
 
@@ -105,3 +107,36 @@ def test_register_makes_challengers(project, monkeypatch):
     assert mv.tags.get("git_commit")
     with pytest.raises(Exception, match="(?i)alias|not found|champion"):
         client.get_model_version_by_alias("net-pfs", "champion")
+
+
+def _check_benefit(metrics: dict, models: Path, project: Path) -> None:
+    """The benefit block of every endpoint, the out-of-fold what-if and the MLflow metrics."""
+    import pandas as pd
+    from mlflow import MlflowClient
+
+    assert set(metrics["pfs"]["benefit"]) == {"12m", "24m"}
+    assert set(metrics["response"]["benefit"]) == {"response"}
+    pfs = metrics["pfs"]["benefit"]["12m"]
+    assert pfs["reference"] == "ssa"
+    assert "prrt_lu177" in pfs["pairs"]
+    c = pfs["pairs"]["prrt_lu177"]["c_for_benefit"]
+    assert 0.0 <= c["lo"] <= c["hi"] <= 1.0
+    effect = pfs["pairs"]["prrt_lu177"]["average_effect"]
+    assert effect["model"]["hr"] < 1.0  # PRRT lengthens PFS in the simulated world
+    assert effect["iptw_cox"]["hr"] < 1.0
+    regret = pfs["truth"]["policy_regret"]
+    assert regret["model"]["regret"] < regret["all_ssa"]["regret"]  # better than SSA for all
+    assert min(r["regret"] for r in regret.values()) >= -1e-12  # nothing beats the oracle
+    assert 0 <= pfs["truth"]["model_picks_truly_best"] <= 1
+    what_if = pd.read_parquet(models / "pfs" / "cv_what_if.parquet")
+    cv = pd.read_parquet(models / "pfs" / "cv_predictions.parquet")
+    assert what_if.groupby("row")["therapy"].nunique().eq(5).all()
+    assert what_if["row"].nunique() == cv.loc[cv["repeat"] == 0, "row"].nunique()
+    from pipeline import tracking
+
+    tracking.configure()  # MLFLOW_TRACKING_URI: the test's own store
+    runs = tracking.pipeline_runs(models)["runs"]
+    logged = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}").get_run(
+        runs["pfs"]).data.metrics
+    assert "benefit.12m.prrt_lu177.c_for_benefit" in logged
+    assert "benefit.12m.regret.model" in logged

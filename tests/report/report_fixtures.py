@@ -100,7 +100,7 @@ def build_patient_report() -> PatientReport:
         Driver(
             "primary_site",
             "Primary site",
-            "pancreas",
+            "Pancreas",
             0.1532,
             "A pancreatic primary raises the risk of progression.",
             -0.0251,
@@ -118,9 +118,10 @@ def build_patient_report() -> PatientReport:
         Driver(
             "ecog",
             "ECOG performance status",
-            "missing",
+            "not recorded (assumed 1)",
             0.0113,
-            "ECOG was missing; the imputed value hardly matters.",
+            "ECOG performance status not recorded (assumed 1) raises the risk of progression "
+            "(1.01 × the hazard of an average patient).",
             None,
             None,
         ),

@@ -284,7 +284,7 @@ def test_determinism(parameters, tmp_path):
     c = write_cohort(
         simulate(parameters, 300, 6, messy=True), tmp_path / "c" / "raw", tmp_path / "c" / "truth"
     )
-    assert set(a) == {*TABLES, "truth", "counterfactual"}
+    assert set(a) == {*TABLES, "truth", "counterfactual", "manifest"}
     assert _digest(a) == _digest(b)
     assert _digest(a)["patients"] != _digest(c)["patients"]
     assert _digest(a)["labs"] != _digest(c)["labs"]
