@@ -80,6 +80,11 @@ def _check_population(parameters: dict[str, Any], population: str | None) -> Non
                          fix="replicate it with 'netoutcomes simulate-trials'")
 
 
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A table row for JSON: a median not reached (infinite) or undefined becomes null."""
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+
+
 def run_trials(
     out_dir: Path,
     *,
@@ -112,8 +117,9 @@ def run_trials(
     seconds = time.perf_counter() - t0
     out_dir.mkdir(parents=True, exist_ok=True)
     doc = {"n_patients_per_trial": n_patients, "seed": seed, "world": world,
-           "seconds": round(seconds, 2), "endpoints": rows}
-    (out_dir / "trials.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
+           "seconds": round(seconds, 2), "endpoints": [_json_row(r) for r in rows]}
+    (out_dir / "trials.json").write_text(json.dumps(doc, indent=2, allow_nan=False),
+                                         encoding="utf-8")
     header = (f"# Simulated vs published trials\n\nWorld {world}, {n_patients} patients per "
               f"trial, seed {seed}; "
               "PFS read on the simulated scans; Cox HR, Kaplan-Meier medians, Wilson ORR "

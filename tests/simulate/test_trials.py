@@ -147,3 +147,10 @@ def test_cli_simulate_select(tmp_path):
     assert "cannot record" in " ".join(placebo.output.split())
     compete = CliRunner().invoke(app, [*args, "--mode", "rct", "--population", "compete"])
     assert compete.exit_code == 0, compete.output
+
+
+def test_json_has_no_infinite_values(tmp_path):
+    from pipeline.stages.simulate import _json_row
+
+    row = _json_row({"simulated": float("inf"), "simulated_lo": 3.0, "simulated_hi": float("nan")})
+    assert row == {"simulated": None, "simulated_lo": 3.0, "simulated_hi": None}
