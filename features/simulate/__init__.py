@@ -105,7 +105,8 @@ def simulate_cohort(
         rng: the only source of randomness.
         mode: ``real_world`` (propensity-assigned therapy) or ``rct`` (random among eligible).
         population: ``None`` (mixed real-world NET population) or a preset name
-            (``netter1``, ``radiant3``, ``sunitinib_pnet``).
+            (``netter1``, ``radiant3``, ``sunitinib_pnet``, ``compete``; presets with placebo or
+            PRRT + SSA arms run only in :mod:`features.simulate.trials`).
         messy: add the faults of real exports (units, spellings, duplicates, typos, ...).
         selection: enrolment criteria for a cohort without a preset (every therapy a
             candidate, real-world calendar); a preset brings its own (``select`` block).
