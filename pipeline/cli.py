@@ -90,10 +90,23 @@ def simulate(
     ] = None,
     population: Annotated[
         str | None,
-        typer.Option(help="Trial-like preset: netter1, radiant3, sunitinib_pnet [params]."),
+        typer.Option(help="Trial-like preset: netter1, radiant3, sunitinib_pnet, compete "
+                     "[params]."),
     ] = None,
     truth_out: Annotated[
         Path | None, typer.Option(help="Folder for the ground truth (default: <out>/../truth).")
+    ] = None,
+    select: Annotated[
+        str | None,
+        typer.Option(
+            "--select",
+            help="Population criteria 'key=value; ...' instead of a preset: site=pancreas,lung; "
+            "grade=G1,G2; ki67=10-55; functional=no; line=first|later; "
+            "disease=progressive|stable; sstr=positive; prior=ssa.",
+        ),
+    ] = None,
+    world: Annotated[
+        str | None, typer.Option(help="Simulator world: published or equipoise [params].")
     ] = None,
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
@@ -114,8 +127,38 @@ def simulate(
         mode=mode,
         population=population if population is not None else p.simulate.population,
         messy=messy if messy is not None else p.simulate.messy,
+        selection=select,
+        world=world or p.simulate.world,
     )
     console.print(f"raw export: [bold]{out}[/]  truth (kept apart): [bold]{truth}[/]")
+
+
+@app.command("simulate-trials")
+@friendly
+def simulate_trials(
+    n_patients: Annotated[
+        int, typer.Option("--n-patients", help="Patients per trial (randomised 1:1).")
+    ] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    trials: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated trials (default: all), e.g. netter1,clarinet."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for trials.json and trials.md.")] = (
+        CAT.reports_dir / "simulate_trials"
+    ),
+    world: Annotated[str, typer.Option(help="Simulator world: published or equipoise.")] = (
+        "published"
+    ),
+) -> None:
+    """Replicate the published NET trials in the simulated world: simulated vs published."""
+    from pipeline.stages import simulate as stage
+
+    names = [t.strip() for t in trials.split(",") if t.strip()] if trials else None
+    rows = stage.run_trials(out, n_patients=n_patients, seed=seed, trials=names, world=world)
+    typer.echo((out / "trials.md").read_text(encoding="utf-8"))
+    console.print(f"{sum(r['agrees'] for r in rows)} of {len(rows)} endpoints agree; "
+                  f"table: [bold]{out / 'trials.md'}[/], [bold]{out / 'trials.json'}[/]")
 
 
 @app.command()

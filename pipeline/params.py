@@ -55,6 +55,7 @@ class SimulateParams(_Section):
     mode: Literal["real_world", "rct"] = "real_world"
     population: str | None = None
     messy: bool = False
+    world: Literal["published", "equipoise"] = "published"  # simulator world (features/simulate)
     holdout_n_patients: int = Field(500, ge=10)  # independent cohort for the promotion gates
     holdout_seed_offset: int = 1000
 

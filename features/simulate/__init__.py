@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.simulate._params import population_preset
-from features.simulate.covariates import draw_covariates
+from features.simulate._params import WORLDS, apply_world, population_preset
 from features.simulate.export import SimulatedCohort, assemble_tables, write_cohort
 from features.simulate.imaging import build_imaging, draw_lesions
 from features.simulate.labs import build_labs, build_pathology
@@ -26,40 +25,41 @@ from features.simulate.outcomes import (
     draw_outcomes,
     marginal_response_probability,
 )
+from features.simulate.population import draw_population
+from features.simulate.selection import PopulationSelection, SelectionError, parse_selection
 from features.simulate.therapy import (
     THERAPIES,
     assign_therapy,
-    compute_eligibility,
     compute_treatment_log_hr,
-    draw_prior_lines,
 )
 from features.simulate.timeline import build_assessments, build_treatments, draw_calendar
 
-__all__ = ["DEFAULT_PARAMETERS", "SimulatedCohort", "simulate_cohort", "write_cohort", "THERAPIES"]
+__all__ = [
+    "DEFAULT_PARAMETERS",
+    "PopulationSelection",
+    "SelectionError",
+    "SimulatedCohort",
+    "THERAPIES",
+    "WORLDS",
+    "parse_selection",
+    "simulate_cohort",
+    "write_cohort",
+]
 
 DEFAULT_PARAMETERS: Path = Path(__file__).with_name("parameters.yaml")
 
 log = logging.getLogger(__name__)
 
 
-def _draw_population(parameters, n, rng, population) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Covariates and prior lines; trial presets keep only patients eligible for every arm."""
+def _check_recordable(parameters: dict[str, Any], population: str | None) -> None:
+    """A preset whose arms the raw export cannot record (placebo, PRRT + SSA) is refused."""
     preset = population_preset(parameters, population)
-    if preset is None:
-        pt = draw_covariates(parameters, n, rng, None)
-        pt = pd.concat([pt, draw_prior_lines(parameters, n, rng, None)], axis=1)
-        return pt, compute_eligibility(parameters, pt)
-    kept: list[pd.DataFrame] = []
-    total = 0
-    while total < n:  # screening batches (a few at most), not a loop over patients
-        m = int(1.3 * (n - total)) + 20
-        pt = draw_covariates(parameters, m, rng, population)
-        pt = pd.concat([pt, draw_prior_lines(parameters, m, rng, population)], axis=1)
-        ok = compute_eligibility(parameters, pt)[list(preset["arms"])].all(axis=1)
-        kept.append(pt.loc[ok])
-        total += int(ok.sum())
-    pt = pd.concat(kept, ignore_index=True).iloc[:n].reset_index(drop=True)
-    return pt, compute_eligibility(parameters, pt)
+    other = [a for a in (preset or {}).get("arms", []) if a not in THERAPIES]
+    if other:
+        raise ValueError(
+            f"population {population!r} has arm(s) {', '.join(other)} that the raw export cannot "
+            "record as index therapies; replicate it with 'netoutcomes simulate-trials'"
+        )
 
 
 def _counterfactuals(parameters, pt: pd.DataFrame, eligible: pd.DataFrame) -> pd.DataFrame:
@@ -94,6 +94,8 @@ def simulate_cohort(
     mode: str = "real_world",
     population: str | None = None,
     messy: bool = False,
+    selection: PopulationSelection | None = None,
+    world: str = "published",
 ) -> SimulatedCohort:
     """Simulate ``n_patients`` NET patients: raw tables (data contract §1) and truth.
 
@@ -103,8 +105,13 @@ def simulate_cohort(
         rng: the only source of randomness.
         mode: ``real_world`` (propensity-assigned therapy) or ``rct`` (random among eligible).
         population: ``None`` (mixed real-world NET population) or a preset name
-            (``netter1``, ``radiant3``, ``sunitinib_pnet``).
+            (``netter1``, ``radiant3``, ``sunitinib_pnet``, ``compete``; presets with placebo or
+            PRRT + SSA arms run only in :mod:`features.simulate.trials`).
         messy: add the faults of real exports (units, spellings, duplicates, typos, ...).
+        selection: enrolment criteria for a cohort without a preset (every therapy a
+            candidate, real-world calendar); a preset brings its own (``select`` block).
+        world: ``published`` (effects as the trials estimated them) or ``equipoise`` (active
+            therapies comparable on average, stronger effect modification; ``worlds`` block).
 
     Returns:
         The cohort: ``tables`` (7 raw tables) and ``truth`` (``truth``, ``counterfactual``).
@@ -113,7 +120,14 @@ def simulate_cohort(
         raise ValueError(f"n_patients must be >= 1, got {n_patients}")
     if mode not in ("rct", "real_world"):
         raise ValueError(f"mode must be 'rct' or 'real_world', got {mode!r}")
-    pt, eligible = _draw_population(parameters, n_patients, rng, population)
+    parameters = apply_world(parameters, world)
+    if population is not None and selection is not None:
+        raise SelectionError(
+            f"give either the preset {population!r} or a selection, not both: a preset brings "
+            "its own selection (its 'select' block in the simulator parameters)"
+        )
+    _check_recordable(parameters, population)
+    pt, eligible = draw_population(parameters, n_patients, rng, population, selection)
     lesions = draw_lesions(parameters, pt, rng)
     largest = np.zeros(len(pt))
     np.maximum.at(largest, lesions["pid"].to_numpy(), lesions["diameter"].to_numpy())

@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.simulate.selection import PopulationSelection, selection_from_mapping
+
 
 def block(parameters: dict[str, Any], name: str) -> dict[str, Any]:
     """One parameter block, with a clear error when it is missing."""
@@ -29,6 +31,40 @@ def population_preset(parameters: dict[str, Any], population: str | None) -> dic
     if population not in presets:
         raise ValueError(f"unknown population {population!r}; expected one of {sorted(presets)}")
     return presets[population]
+
+
+def preset_selection(
+    parameters: dict[str, Any], population: str | None
+) -> PopulationSelection | None:
+    """The enrolment criteria of a preset (a ``PopulationSelection``), ``None`` for no preset."""
+    preset = population_preset(parameters, population)
+    if preset is None:
+        return None
+    return selection_from_mapping(preset.get("select", {}), f"populations.{population}.select")
+
+
+WORLDS = ("published", "equipoise")
+
+
+def apply_world(parameters: dict[str, Any], world: str) -> dict[str, Any]:
+    """The parameters of a world: ``published`` as they are, others overlaid from ``worlds``."""
+    if world == "published":
+        return parameters
+    overlays = {k: v for k, v in parameters.get("worlds", {}).items() if k != "source"}
+    if world not in overlays:
+        valid = ", ".join(["published", *overlays])
+        raise ValueError(f"unknown world {world!r}; expected one of {valid}")
+    return _merged(parameters, overlays[world])
+
+
+def _merged(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            out[key] = _merged(base[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def days(values: np.ndarray) -> np.ndarray:

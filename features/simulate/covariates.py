@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, ndtr, ndtri
 
-from features.simulate._params import block, population_preset
+from features.simulate._params import block
+from features.simulate.selection import PopulationSelection, SelectionError
 
 
 def draw_latent_normals(
@@ -38,21 +39,24 @@ def _truncated_lognormal(
     return np.exp(mu + sd * ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
 
 
-def _draw_sites(parameters: dict[str, Any], preset: dict | None, n: int, rng: np.random.Generator):
+def _draw_sites(
+    parameters: dict[str, Any], sel: PopulationSelection | None, n: int, rng: np.random.Generator
+):
     sites = block(parameters, "sites")
-    if preset is None:
+    mix = None if sel is None else sel.site_weights()
+    if mix is None:
         names, probs = sites["names"], np.asarray(sites["real_world_probs"], dtype=float)
     else:
-        names, probs = (
-            list(preset["sites"]),
-            np.asarray(list(preset["sites"].values()), dtype=float),
-        )
+        names, probs = list(mix), np.asarray(list(mix.values()), dtype=float)
     idx = rng.choice(len(names), size=n, p=probs / probs.sum())
     return np.asarray(names, dtype=object)[idx]
 
 
 def draw_covariates(
-    parameters: dict[str, Any], n: int, rng: np.random.Generator, population: str | None = None
+    parameters: dict[str, Any],
+    n: int,
+    rng: np.random.Generator,
+    selection: PopulationSelection | None = None,
 ) -> pd.DataFrame:
     """Draw the true baseline covariates of ``n`` patients.
 
@@ -60,12 +64,13 @@ def draw_covariates(
         parameters: parsed ``parameters.yaml``.
         n: number of patients.
         rng: random generator.
-        population: preset name or ``None`` (mixed real-world population).
+        selection: enrolment criteria that shape the draw (site mix, Ki-67 and SSTR range,
+            progressive or stable disease), or ``None`` (mixed real-world population).
 
     Returns:
         One row per patient (RangeIndex) with latent and true covariates.
     """
-    preset = population_preset(parameters, population)
+    preset = selection
     z = draw_latent_normals(parameters, n, rng)
     site = _draw_sites(parameters, preset, n, rng)
     pt = pd.DataFrame({"site": site})
@@ -106,15 +111,24 @@ def _add_tumour(pt, parameters, z, preset, rng) -> None:
         k["median_small_intestine"],
         np.where(site == "pancreas", k["median_pancreas"], k["median_other"]),
     )
-    hi = k["max"] if preset is None or preset.get("ki67_max") is None else preset["ki67_max"]
+    lo, hi = k["min"], k["max"]
+    if preset is not None:
+        sel_lo, sel_hi = preset.ki67_range()
+        lo, hi = max(lo, sel_lo), min(hi, sel_hi)
+        if lo >= hi:
+            raise SelectionError(
+                f"Ki-67 {sel_lo:g}-{sel_hi:g} % lies outside the simulated world's "
+                f"{k['min']:g}-{k['max']:g} %; widen the selection"
+            )
     pt["ki67_true"] = _truncated_lognormal(
-        z["z_ki67"].to_numpy(), np.log(med), np.log(k["geometric_sd"]), k["min"], hi
+        z["z_ki67"].to_numpy(), np.log(med), np.log(k["geometric_sd"]), lo, hi
     )
     log_ki = np.log(pt["ki67_true"].to_numpy())
     s = block(parameters, "sstr")
-    min_tlr = 1e-3 if preset is None or preset.get("min_tlr") is None else preset["min_tlr"]
+    sstr_pos = None if preset is None else preset.sstr_positive
+    tlr_lo, tlr_hi = {None: (1e-3, 1e6), True: (1.0, 1e6), False: (1e-3, 1.0)}[sstr_pos]
     pt["tlr_true"] = _truncated_lognormal(
-        z["z_sstr"].to_numpy(), np.full(n, s["tlr_log_mean"]), s["tlr_log_sd"], min_tlr, 1e6
+        z["z_sstr"].to_numpy(), np.full(n, s["tlr_log_mean"]), s["tlr_log_sd"], tlr_lo, tlr_hi
     )
     pt["sstr_density"] = np.log(pt["tlr_true"])
     pt["heterogeneity"] = ndtr(z["z_heterogeneity"].to_numpy())
@@ -141,11 +155,14 @@ def _add_tumour(pt, parameters, z, preset, rng) -> None:
     )
     pt["bone_mets"] = (rng.random(n) < p_bone).astype(np.int8)
     g = block(parameters, "growth")
-    mu_g = g["log_median"] + (
-        g["progressive_extra"] if preset is not None and preset.get("progressive") else 0.0
-    )
+    disease = None if preset is None else preset.disease
+    mu_g = g["log_median"] + {
+        None: 0.0, "progressive": g["progressive_extra"], "stable": -g["stable_shift"]
+    }[disease]
     pt["tgr0_true"] = np.exp(mu_g + g["log_sd"] * z["z_growth"].to_numpy()) - g["shift"]
     pt["fast_growth"] = (pt["tgr0_true"] > g["fast_threshold"]).astype(np.int8)
+    if disease is not None:
+        pt["progressive"] = np.int8(disease == "progressive")
 
 
 def _add_labs_truth(pt, parameters, z, rng) -> None:

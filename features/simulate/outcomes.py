@@ -1,11 +1,13 @@
 """Outcomes: prognostic linear predictors, response, Weibull PFS, OS via post-progression survival.
 
-PFS: time to progression ~ Weibull(shape, scale * exp(-(lp_pfs + frailty)/shape)); death
-without progression competes with it. OS = progression time + post-progression survival (with
-crossover to an active therapy after progression on control-like SSA), or the death time.
-In trial presets a crossed control's post-progression log-HR is a share of its own PFS log-HR
-under the preset's active arm, and the active arm's post-progression hazard rebounds by a
-share of its PFS benefit, so ITT OS HRs are diluted (0.7-0.95) while PFS HRs stay strong
+PFS: time to progression ~ Weibull(shape, scale * exp(-(lp_pfs + frailty)/shape)) with one
+time scale for every population: the tempo comes from the patient (growth, Ki-67, burden, site,
+prior lines; selection of progressive or stable disease shifts growth). Death without
+progression competes with it. OS = progression time + post-progression survival (with
+crossover to an active therapy after progression on the control arm), or the death time.
+In trials a crossed control's post-progression log-HR is a share of its own PFS log-HR under
+the experimental arm, and a therapy's post-progression hazard may rebound by a share of its PFS
+benefit (PRRT), so ITT OS HRs are diluted (0.7-0.95) while PFS HRs stay strong
 (clinical-grounding §4 row 11, §8.3).
 Response is logistic and shares the frailty with PFS (responders progress later, §8.5).
 Truth ``lp_os`` = OS covariate predictor + a share of the PFS treatment log-HR (§8.3); OS is
@@ -21,7 +23,7 @@ import pandas as pd
 from scipy.special import expit
 
 from features.simulate._params import block, log_hr, population_preset
-from features.simulate.therapy import compute_treatment_log_hr
+from features.simulate.arms import arm_log_hr, arm_therapy, response_code
 
 _GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(24)
 _GH_W = _GH_W / _GH_W.sum()
@@ -46,8 +48,16 @@ def compute_prognostic_lp(parameters: dict[str, Any], pt: pd.DataFrame, which: s
         + log_hr(c["prior_chemotherapy"]) * pt["prior_chemo"].to_numpy()
         + np.log(site_hr)
         + log_hr(c["fast_growth"]) * pt["fast_growth"].to_numpy()
+        + log_hr(c["growth_per_log"]) * _log_growth_deviation(parameters, pt)
+        + log_hr(c["later_line"]) * (pt["n_prior"].to_numpy() > 0)
         + log_hr(c["negative_control_markers"]) * pt["egfr_ihc_true"].to_numpy()
     )
+
+
+def _log_growth_deviation(parameters: dict[str, Any], pt: pd.DataFrame) -> np.ndarray:
+    """log(1 + TGR0) minus the world's median: the patient's own disease tempo (§2.3)."""
+    g = block(parameters, "growth")
+    return np.log(pt["tgr0_true"].to_numpy() + g["shift"]) - g["log_median"]
 
 
 def compute_response_logit(
@@ -69,7 +79,7 @@ def compute_response_logit(
         )
     if therapy == "ssa":
         eta = eta + r["ssa_naive_shift"] * (pt["prior_ssa"].to_numpy() == 0)
-    return eta
+    return eta + r["first_line_shift"] * (pt["n_prior"].to_numpy() == 0)
 
 
 def marginal_response_probability(parameters: dict[str, Any], eta: np.ndarray) -> np.ndarray:
@@ -97,11 +107,25 @@ def _crossover_log_hr(
     """
     if preset is None:
         return np.full(len(pt), np.log(block(parameters, "baseline_hazard")["crossover_hr"]))
-    active = [a for a in preset["arms"] if a != "ssa"][0]
-    share = float(
-        preset.get("crossover_benefit_share", block(parameters, "crossover")["benefit_share"])
-    )
-    return share * compute_treatment_log_hr(parameters, pt, active)
+    active = preset["arms"][0]  # the experimental arm comes first, the control last
+    share = float(block(parameters, "crossover")["benefit_share"])
+    return share * arm_log_hr(parameters, pt, active)
+
+
+def _rebound(parameters: dict[str, Any], codes: np.ndarray) -> np.ndarray:
+    """Per patient: share of the PFS benefit that post-progression survival gives back.
+
+    ``baseline_hazard.pps_treatment_rebound``: one number, or one per therapy (an arm takes its
+    recorded therapy's), e.g. PRRT's non-proportional OS (NETTER-1 final OS, §3.1).
+    """
+    spec = block(parameters, "baseline_hazard")["pps_treatment_rebound"]
+    if not isinstance(spec, dict):
+        return np.full(len(codes), float(spec))
+    out = np.zeros(len(codes))
+    for code in np.unique(codes):
+        therapy = arm_therapy(parameters, code) if code not in spec else code
+        out[codes == code] = float(spec.get(therapy, spec.get("default", 0.0)))
+    return out
 
 
 def draw_outcomes(
@@ -117,34 +141,26 @@ def draw_outcomes(
     fr = block(parameters, "frailty")
     preset = population_preset(parameters, population)
     w = rng.standard_normal(n)
-    therapy = pt["therapy"].to_numpy()
+    therapy = (pt["arm"] if "arm" in pt else pt["therapy"]).to_numpy()
     eta = np.empty(n)
     for t in np.unique(therapy):
         sel = therapy == t
-        eta[sel] = compute_response_logit(parameters, pt.loc[sel], t)
+        eta[sel] = compute_response_logit(parameters, pt.loc[sel], response_code(parameters, t))
     responder = rng.random(n) < expit(eta + fr["response_loading"] * w)
     lp_pfs = pt["lp_pfs"].to_numpy()
-    if preset is None:
-        mult, pps_mult = base["real_world_pfs_multiplier"], base["real_world_pps_multiplier"]
-    else:
-        mult = float(preset.get("pfs_median_multiplier", 1.0))
-        pps_mult = float(preset.get("pps_median_multiplier", 1.0))
+    pps_mult = base["real_world_pps_multiplier"] if preset is None else 1.0
+    # one time scale for every population: the tempo comes from the patient's covariates
     t_prog = _weibull(
-        rng, n, base["pfs_median_reference"] * mult, base["pfs_shape"], lp_pfs - fr["pfs_sd"] * w
+        rng, n, base["pfs_median_reference"], base["pfs_shape"], lp_pfs - fr["pfs_sd"] * w
     )
     cov_os = pt["lp_os_cov"].to_numpy()
-    free_median = (
-        base["death_free_median"]
-        if preset is None
-        else float(preset.get("death_free_median", base["death_free_median"]))
-    )
+    free_median = base["death_free_median"]
     t_death0 = _weibull(rng, n, free_median, base["pps_shape"], cov_os)
     cross = block(parameters, "crossover")
-    rebound = base["pps_treatment_rebound"]
-    if preset is not None:
-        rebound = float(preset.get("pps_treatment_rebound", rebound))
+    rebound = _rebound(parameters, therapy)
     p_cross = cross["real_world"] if preset is None else preset["crossover"]
-    crossed = (therapy == "ssa") & (rng.random(n) < p_cross)
+    control = "ssa" if preset is None else preset["arms"][-1]
+    crossed = (therapy == control) & (rng.random(n) < p_cross)
     lp_pps = (
         base["pps_prognostic_share"] * cov_os
         + _crossover_log_hr(parameters, pt, preset) * crossed

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from features.simulate._params import block, log_hr, population_preset
+from features.simulate.selection import PopulationSelection
 
 THERAPIES = ("prrt_lu177", "everolimus", "sunitinib", "ssa", "chemotherapy")
 
@@ -41,10 +42,48 @@ def compute_eligibility(parameters: dict[str, Any], pt: pd.DataFrame) -> pd.Data
     )
 
 
+MODIFIER_TERMS = (
+    "log_tlr", "heterogeneity", "fdg_positive", "log_ki67", "large_lesion", "pancreas",
+    "later_line", "hepatic_burden",
+)
+
+
+def _modifier_term(pt: pd.DataFrame, term: str) -> np.ndarray:
+    """One effect-modifier covariate, centred on the typical patient (TLR 3.3, Ki-67 4 %)."""
+    if term == "log_tlr":
+        return np.log(pt["tlr_true"].to_numpy() / 3.3)
+    if term == "log_ki67":
+        return np.log(pt["ki67_true"].to_numpy() / 4.0)
+    if term == "later_line":
+        return (pt["n_prior"].to_numpy() > 0).astype(float)
+    column = {"hepatic_burden": "hepatic_burden_true"}.get(term, term)
+    return pt[column].to_numpy().astype(float)
+
+
+def _modifiers(parameters: dict[str, Any], pt: pd.DataFrame, therapy: str) -> np.ndarray:
+    """Extra effect modification of a world (``effects_pfs.modifiers``): sum of coef x term."""
+    spec = block(parameters, "effects_pfs").get("modifiers") or {}
+    out = np.zeros(len(pt))
+    for term, coef in (spec.get(therapy) or {}).items():
+        if term not in MODIFIER_TERMS:
+            raise ValueError(
+                f"effects_pfs.modifiers.{therapy}: unknown term {term!r}; "
+                f"expected one of {', '.join(MODIFIER_TERMS)}"
+            )
+        out = out + float(coef) * _modifier_term(pt, term)
+    return out
+
+
 def compute_treatment_log_hr(
     parameters: dict[str, Any], pt: pd.DataFrame, therapy: str
 ) -> np.ndarray:
     """PFS log-HR of ``therapy`` versus placebo-like control for every patient (§8.3, §4)."""
+    if therapy not in THERAPIES:
+        raise ValueError(f"unknown therapy {therapy!r}")
+    return _base_log_hr(parameters, pt, therapy) + _modifiers(parameters, pt, therapy)
+
+
+def _base_log_hr(parameters: dict[str, Any], pt: pd.DataFrame, therapy: str) -> np.ndarray:
     e = block(parameters, "effects_pfs")
     pancreas = pt["pancreas"].to_numpy() == 1
     ki67 = pt["ki67_true"].to_numpy()
@@ -116,18 +155,31 @@ def _propensity_scores(parameters: dict[str, Any], pt: pd.DataFrame, arms: list[
 
 
 def draw_prior_lines(
-    parameters: dict[str, Any], n: int, rng: np.random.Generator, population: str | None
+    parameters: dict[str, Any],
+    n: int,
+    rng: np.random.Generator,
+    selection: PopulationSelection | None = None,
 ) -> pd.DataFrame:
-    """Prior therapy lines as a wide frame: ``n_prior`` and ``prior_1..prior_4`` therapies."""
+    """Prior therapy lines as a wide frame: ``n_prior`` and ``prior_1..prior_4`` therapies.
+
+    A selection requiring prior SSA at a later line draws the SSA-refractory history of the
+    pivotal trials (first line SSA, then a few more); a first-line selection draws none.
+    """
     t = block(parameters, "therapy")
-    preset = population_preset(parameters, population)
     choices = np.asarray(t["prior_line_choices"], dtype=object)
-    if preset is not None and preset.get("prior_ssa"):
+    refractory = (
+        selection is not None
+        and "ssa" in selection.prior_therapies
+        and selection.line in (None, "later")
+    )
+    if refractory:
         n_prior = 1 + np.minimum(rng.poisson(0.6, n), 3)
         first_ssa = np.ones(n, dtype=bool)
     else:
         n_prior = np.minimum(rng.poisson(t["prior_lines_mean"], n), 4)
         first_ssa = (rng.random(n) < t["p_first_prior_ssa"]) & (n_prior > 0)
+    if selection is not None and selection.line == "first":
+        n_prior = np.zeros(n, dtype=np.int64)
     lines = choices[rng.integers(0, len(choices), (n, 4))]
     lines[:, 0] = np.where(first_ssa, "ssa", lines[:, 0])
     lines = np.where(np.arange(4)[None, :] < n_prior[:, None], lines, None)

@@ -25,7 +25,8 @@ def run(out_dir: Path, params: Params) -> Path:
     raw = out_dir / "raw"
     simulate.run(raw, truth_dir_for(raw), n_patients=params.simulate.holdout_n_patients,
                  seed=params.seed + params.simulate.holdout_seed_offset, mode=params.simulate.mode,
-                 population=params.simulate.population, messy=params.simulate.messy)
+                 population=params.simulate.population, messy=params.simulate.messy,
+                 world=params.simulate.world)
     # The hold-out is simulated here: the demo key is allowed when no key is set (validate
     # checks the simulator's manifest), and the outputs say so.
     key, demo = load_pseudonym_key(demo=True)
