@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from sksurv.util import Surv
 
-from models.evaluation.bootstrap import paired_bootstrap_difference
+from models.evaluation.bootstrap import bootstrap_ci, paired_bootstrap_difference
 from models.evaluation.calibration import (
     calibration_intercept_slope,
     survival_calibration_by_decile,
@@ -84,6 +84,10 @@ class GateConfig:
     max_subgroup_loss: float = 0.05
     min_subgroup_size: int = 30
     subgroup_columns: tuple[str, ...] = field(default=DEFAULT_SUBGROUPS)
+    #: With no champion yet: the lower bound of the challenger's own C-index/AUC interval and its
+    #: worst judged subgroup must reach these absolute floors (a first champion is not free).
+    first_champion_min: float = 0.6
+    first_champion_subgroup_min: float = 0.55
 
 
 def _check_kind(kind: str) -> None:
@@ -108,8 +112,12 @@ def check_discrimination(
     n_boot: int = 500,
     level: float = 0.95,
     seed: int | np.random.Generator = 0,
+    floor: float = 0.6,
 ) -> GateResult:
     """Non-inferiority of discrimination by a paired bootstrap of the difference.
+
+    With no champion the challenger must stand on its own: the lower bound of the bootstrap
+    interval of its C-index/AUC must exceed the absolute ``floor``.
 
     Args:
         kind: ``response`` (AUC) or ``survival`` (Harrell's C).
@@ -125,13 +133,13 @@ def check_discrimination(
     metric, name = _discrimination(kind), _metric_name(kind)
     rule = f"lower {level:.0%} bound of delta {name} > {min_delta:g}"
     if champion is None:
-        value = float(metric(y, challenger))
-        return GateResult(
-            "discrimination",
-            True,
-            {f"challenger_{name}": value, "note": "no champion to compare"},
-            rule,
-        )
+        own = bootstrap_ci(metric, y, np.asarray(challenger), n_boot=n_boot, seed=seed,
+                           level=level)
+        figures = {f"challenger_{name}": own["estimate"], f"challenger_{name}_lo": own["lo"],
+                   f"challenger_{name}_hi": own["hi"], "floor": float(floor),
+                   "note": "no champion: absolute floor of a first champion"}
+        return GateResult("discrimination", bool(own["lo"] > floor), figures,
+                          f"no champion: lower {level:.0%} bound of {name} > {floor:g}")
     diff = paired_bootstrap_difference(
         metric,
         y,
@@ -246,6 +254,26 @@ def _subgroup_metric_fn(kind: str, column: str):
     return lambda sub: roc_auc(sub["event"].to_numpy(), sub[column].to_numpy())
 
 
+def _subgroup_floor(kind: str, y, groups: pd.DataFrame, challenger: np.ndarray,
+                    cols: Sequence[str], min_size: int, floor: float) -> GateResult:
+    """First champion: every judged subgroup's C-index/AUC at least ``floor``."""
+    name = _metric_name(kind)
+    frame = _subgroup_frame(kind, y, groups, challenger, challenger)
+    kw = {"min_size": min_size, "n_boot": 0, "event_column": "event"}
+    own = subgroup_metrics(frame, list(cols), _subgroup_metric_fn(kind, "score_a"), **kw)
+    judged = own["metric"].iloc[1:].dropna()
+    figures: dict[str, Any] = {"n_levels_judged": int(judged.size), "floor": float(floor),
+                               "note": "no champion: absolute floor of a first champion"}
+    if judged.size:
+        worst = judged.idxmin()
+        figures.update({"min_metric": float(judged.min()),
+                        "worst_subgroup": f"{own['group'][worst]}={own['level'][worst]}",
+                        "worst_n": int(own["n"][worst])})
+    passed = bool(judged.size == 0 or judged.min() >= floor)
+    return GateResult("subgroups", passed, figures,
+                      f"no champion: every subgroup's {name} >= {floor:g}")
+
+
 def check_subgroups(
     kind: str,
     y,
@@ -255,18 +283,20 @@ def check_subgroups(
     max_loss: float = 0.05,
     min_size: int = 30,
     columns: Sequence[str] = DEFAULT_SUBGROUPS,
+    floor: float = 0.55,
 ) -> GateResult:
     """No subgroup loses more than ``max_loss`` of C-index/AUC against the champion.
 
     Levels with fewer than ``min_size`` patients (or where the metric is undefined) are not
-    judged and are counted in ``n_levels_not_judged``.
+    judged and are counted in ``n_levels_not_judged``. With no champion, the challenger's worst
+    judged subgroup must reach the absolute ``floor`` instead.
     """
     _check_kind(kind)
     name = _metric_name(kind)
-    rule = f"no subgroup loses more than {max_loss:g} {name}"
-    if champion is None:
-        return GateResult("subgroups", True, {"note": "no champion to compare"}, rule)
     cols = [c for c in columns if c in groups.columns]
+    if champion is None:
+        return _subgroup_floor(kind, y, groups[cols], challenger, cols, min_size, floor)
+    rule = f"no subgroup loses more than {max_loss:g} {name}"
     frame = _subgroup_frame(kind, y, groups[cols], challenger, champion)
     kw = {"min_size": min_size, "n_boot": 0, "event_column": "event"}
     a = subgroup_metrics(frame, cols, _subgroup_metric_fn(kind, "score_a"), **kw)
@@ -315,7 +345,8 @@ def run_gates(
     champ_score = None if champion is None else champion.score
     results = [
         check_discrimination(
-            kind, y, challenger.score, champ_score, cfg.min_delta, cfg.n_boot, cfg.level, seed
+            kind, y, challenger.score, champ_score, cfg.min_delta, cfg.n_boot, cfg.level, seed,
+            cfg.first_champion_min,
         ),
         check_calibration(kind, y, challenger.prob, cfg.slope_range, cfg.citl_max, cfg.horizon),
         check_net_benefit(
@@ -333,6 +364,7 @@ def run_gates(
                 cfg.max_subgroup_loss,
                 cfg.min_subgroup_size,
                 cfg.subgroup_columns,
+                cfg.first_champion_subgroup_min,
             )
         )
     return results

@@ -193,6 +193,8 @@ class PromoteParams(_Section):
     max_subgroup_loss: float | None = Field(None, ge=0)
     min_subgroup_size: int | None = Field(None, ge=1)
     subgroup_columns: list[str] | None = None
+    first_champion_min: float | None = Field(None, ge=0, le=1)
+    first_champion_subgroup_min: float | None = Field(None, ge=0, le=1)
     seed: int | None = None
 
     def given(self) -> dict[str, Any]:

@@ -62,6 +62,9 @@ def gate_config_from(params: Mapping[str, Any] | None) -> GateConfig:
         max_subgroup_loss=float(p.get("max_subgroup_loss", base.max_subgroup_loss)),
         min_subgroup_size=int(p.get("min_subgroup_size", base.min_subgroup_size)),
         subgroup_columns=tuple(p.get("subgroup_columns", base.subgroup_columns)),
+        first_champion_min=float(p.get("first_champion_min", base.first_champion_min)),
+        first_champion_subgroup_min=float(p.get("first_champion_subgroup_min",
+                                                base.first_champion_subgroup_min)),
     )
 
 

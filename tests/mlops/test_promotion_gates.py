@@ -148,3 +148,25 @@ def test_unknown_kind_is_rejected(response_data):
     lp, y, _ = response_data
     with pytest.raises(ValueError, match="kind must be one of"):
         check_calibration("recist", y, _sigmoid(lp))
+
+
+def test_first_champion_must_clear_an_absolute_floor(survival_data, response_data):
+    lp, y, _ = survival_data
+    good = check_discrimination("survival", y, lp, None, n_boot=100)
+    assert good.passed
+    assert good.figures["challenger_c_index_lo"] > 0.6
+    noise = np.random.default_rng(3).normal(size=N)  # a useless model: C about 0.5
+    weak = check_discrimination("survival", y, noise, None, n_boot=100)
+    assert not weak.passed
+    assert weak.figures["challenger_c_index_lo"] < 0.6
+    assert "no champion" in weak.threshold
+    # the worst subgroup must reach its floor too: a model that is random for men fails
+    plp, py, groups = response_data
+    score = np.where(groups["sex"].eq("M"), np.random.default_rng(4).normal(size=N), plp)
+    sub = check_subgroups("response", py, groups, score, None, min_size=30, columns=["sex"],
+                          floor=0.6)
+    assert not sub.passed
+    assert sub.figures["worst_subgroup"] == "sex=M"
+    fine = check_subgroups("response", py, groups, plp, None, min_size=30, columns=["sex"],
+                           floor=0.6)
+    assert fine.passed

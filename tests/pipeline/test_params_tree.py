@@ -168,7 +168,8 @@ def test_default_params_load_to_the_same_values_as_before():
     assert gates["nb_thresholds"] == {"start": 0.05, "stop": 0.5, "step": 0.05}
     assert gates["slope_range"] == (0.8, 1.25)
     assert gates["seed"] == 0
-    assert len(gates) == 12  # every key params.yaml sets, and no others
+    assert gates["first_champion_min"] == 0.6
+    assert len(gates) == 14  # every key params.yaml sets, and no others
     # the whole tree, as the earlier untyped sections read it
     dumped = p.model_dump(mode="json")
     assert dumped["explain"] == BASE["explain"]
