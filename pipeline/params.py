@@ -11,6 +11,7 @@ the merged tree.
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import difflib
 import inspect
@@ -269,10 +270,55 @@ warnings.filterwarnings("ignore", message='Field name "register" in "Params" sha
                         category=UserWarning)
 
 
+#: Knobs the top-level ``horizons_months`` sets (dotted path -> which horizons): all of them,
+#: the first two (the reports' horizons) or the first (the landmark horizon).
+DERIVED_HORIZONS: dict[str, str] = {
+    "train.horizons_months": "all",
+    "evaluate.td_auc_times": "all",
+    "evaluate.calibration_horizons": "first two",
+    "evaluate.benefit.horizons_months": "first two",
+    "explain.horizons": "first two",
+    "evaluate.dca_horizon": "first",
+    "registry.promote.horizon_months": "first",
+}
+
+
+def _derive_horizons(data: dict[str, Any]) -> dict[str, Any]:
+    """Copy of the raw tree with every derived horizon knob set from ``horizons_months``."""
+    for dotted in DERIVED_HORIZONS:
+        node: Any = data
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if node is not None:
+            raise ValueError(f"'{dotted}' is set by the top-level 'horizons_months' (it uses "
+                             f"{DERIVED_HORIZONS[dotted]}): remove it and set horizons_months")
+    months = [float(h) for h in data.get("horizons_months", [12.0, 24.0, 36.0])]
+    if not months or any(b <= a for a, b in zip(months, months[1:], strict=False)) or \
+            months[0] <= 0:
+        raise ValueError(f"horizons_months must be increasing positive months, got {months}")
+    pick = {"all": months, "first two": months[:2], "first": months[0]}
+    out = copy.deepcopy(data)
+    out["horizons_months"] = months
+    for dotted, which in DERIVED_HORIZONS.items():
+        *parents, leaf = dotted.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        value = pick[which]
+        node[leaf] = [int(h) for h in value] if dotted == "explain.horizons" else value
+    return out
+
+
 class Params(_Section):
-    """The whole ``params.yaml``."""
+    """The whole ``params.yaml``.
+
+    ``horizons_months`` is the one list of survival horizons: the training grid and the
+    time-dependent AUC use all of them, calibration, the benefit figures and the patient reports
+    the first two, the decision curve and the promotion gates the first (``DERIVED_HORIZONS``).
+    """
 
     seed: int = 42
+    horizons_months: list[float] = Field(default_factory=lambda: [12.0, 24.0, 36.0])
     simulate: SimulateParams = Field(default_factory=SimulateParams)
     features: FeaturesParams = Field(default_factory=FeaturesParams)
     train: TrainParams = Field(default_factory=TrainParams)
@@ -280,6 +326,11 @@ class Params(_Section):
     explain: ExplainParams = Field(default_factory=ExplainParams)
     registry: RegistryParams = Field(default_factory=RegistryParams)
     register: RegisterParams = Field(default_factory=RegisterParams)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_list_of_horizons(cls, data: Any) -> Any:
+        return _derive_horizons(data) if isinstance(data, Mapping) else data
 
 
 # --- unknown keys, from the types -----------------------------------------------------------

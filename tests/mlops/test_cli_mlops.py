@@ -94,6 +94,7 @@ def test_serve_checks_hashes_then_runs_mlflow_models_serve(app, monkeypatch, tra
 def test_gate_params_read_from_registry_section(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text("registry:\n  promote:\n    min_delta: -0.02\n    n_boot: 99\n")
-    assert cli_mlops.promote_params(path) == {"min_delta": -0.02, "n_boot": 99}
+    assert cli_mlops.promote_params(path) == {"min_delta": -0.02, "n_boot": 99,
+                                              "horizon_months": 12.0}  # horizons_months[0]
     with pytest.raises(ParamsError, match="absent.yaml: params file not found"):
         cli_mlops.promote_params(tmp_path / "absent.yaml")

@@ -34,7 +34,7 @@ def test_register_declares_what_it_reads():
         register["deps"])
     # the model card's data source (seed, simulate.*) and the registered endpoints and horizons
     assert {"seed", "simulate.mode", "simulate.n_patients", "train.endpoints",
-            "train.horizons_months"} <= set(register["params"])
+            "horizons_months"} <= set(register["params"])
 
 
 def test_evaluate_declares_the_train_params_of_its_bootstrap_refits():

@@ -88,7 +88,7 @@ def test_a_key_far_from_any_valid_one_gets_no_suggestion(tmp_path):
                                 _with_typo(tmp_path, "explain", "zzzz")).value)
     assert "unknown key 'zzzz'" in message
     assert "did you mean" not in message
-    assert "valid keys at the top level: seed, simulate, features, train" in message
+    assert "valid keys at the top level: seed, horizons_months, simulate, features" in message
 
 
 def test_every_unknown_key_is_reported_at_once():
@@ -171,16 +171,18 @@ def test_default_params_load_to_the_same_values_as_before():
     assert gates["first_champion_min"] == 0.6
     assert len(gates) == 14  # every key params.yaml sets, and no others
     # the whole tree, as the earlier untyped sections read it
-    dumped = p.model_dump(mode="json")
-    assert dumped["explain"] == BASE["explain"]
-    assert dumped["registry"] == BASE["registry"]
+    dumped = p.model_dump(mode="json")  # plus the horizons the top-level list sets
+    assert dumped["explain"] == {**BASE["explain"], "horizons": [12, 24]}
+    assert dumped["registry"] == {"promote": {**BASE["registry"]["promote"],
+                                              "horizon_months": 12.0}}
 
 
 def test_promote_gates_only_the_keys_given(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text("registry:\n  promote:\n    min_delta: -0.02\n    n_boot: 99\n")
-    assert load_params(path).registry.promote.given() == {"min_delta": -0.02, "n_boot": 99}
-    assert Params().registry.promote.given() == {}
+    assert load_params(path).registry.promote.given() == {"min_delta": -0.02, "n_boot": 99,
+                                                          "horizon_months": 12.0}
+    assert Params().registry.promote.given() == {"horizon_months": 12.0}  # horizons_months[0]
 
 
 # --- every command stops on a misspelt key ---------------------------------------------------
@@ -285,3 +287,34 @@ def test_misspelt_estimator_argument_stops_the_commands_that_fit(tmp_path, monke
     assert result.exit_code == 2, result.output
     assert ("unknown key 'train.models.xgb_cox.params.max_bnn' (did you mean "
             "'train.models.xgb_cox.params.max_bin'?)") in " ".join(result.output.split())
+
+
+def test_one_list_of_horizons_sets_every_horizon_knob(tmp_path):
+    import yaml
+
+    tree = yaml.safe_load(Path("params.yaml").read_text())
+    tree["horizons_months"] = [6, 18, 30]
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(tree))
+    p = load_params(path)
+    assert p.train.horizons_months == [6.0, 18.0, 30.0]
+    assert p.evaluate.td_auc_times == [6.0, 18.0, 30.0]
+    assert p.evaluate.calibration_horizons == [6.0, 18.0]
+    assert p.evaluate.benefit.horizons_months == [6.0, 18.0]
+    assert p.explain.horizons == (6, 18)
+    assert p.evaluate.dca_horizon == 6.0
+    assert p.registry.promote.given()["horizon_months"] == 6.0
+
+
+@pytest.mark.parametrize(("section", "key"), [("train", "horizons_months"),
+                                          ("evaluate", "td_auc_times"),
+                                          ("explain", "horizons")])
+def test_a_second_horizon_knob_is_an_error_naming_the_one(tmp_path, section, key):
+    import yaml
+
+    tree = yaml.safe_load(Path("params.yaml").read_text())
+    tree.setdefault(section, {})[key] = [12]
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(tree))
+    with pytest.raises(ParamsError, match=f"'{section}.{key}' is set by the top-level"):
+        load_params(path)
