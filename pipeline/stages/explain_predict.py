@@ -52,12 +52,15 @@ class Reference:
             ``log(-log S(t))`` per grid month (survival), over the reference rows.
         slopes: Endpoint -> (lo, hi) of the validated calibration slope, or None.
         positivity: Propensity model of therapy given covariates, or None.
+        patients: Pseudonyms of the reference (training) rows: a report of one of them is an
+            in-sample prediction.
     """
 
     grid: tuple[float, ...]
     pivots: dict[str, np.ndarray]
     slopes: dict[str, tuple[float, float] | None]
     positivity: PositivityModel | None
+    patients: frozenset[str] = frozenset()
 
 
 def slope_interval(metrics: Mapping[str, Any], endpoint: str, kind: str
@@ -103,7 +106,8 @@ def fit_reference(models: Mapping[str, EndpointModel], reference: pd.DataFrame,
             positivity = fit_positivity(reference, next(iter(models.values())).design)
         except ValueError:  # a single therapy in the cohort: no rarity note
             positivity = None
-    return Reference(grid, pivots, slopes, positivity)
+    ids = reference["patient_id"].astype(str) if "patient_id" in reference else ()
+    return Reference(grid, pivots, slopes, positivity, frozenset(ids))
 
 
 def recalibrate(values: np.ndarray, pivot: np.ndarray, slopes: tuple[float, float] | None,
