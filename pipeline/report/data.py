@@ -55,6 +55,9 @@ class TherapyPrediction:
         os: Predicted overall survival curve.
         pfs_at: Months -> (estimate, lower, upper) PFS probability, e.g. {12: (...), 24: (...)}.
         os_at: Months -> (estimate, lower, upper) OS probability.
+        diff_ranges: Column (``response``, ``pfs_12``, ``os_24``, ...) -> (lower, upper)
+            recalibration range of this therapy's difference to the index therapy (both
+            recalibrated with the same slope); empty for the index therapy or without slopes.
     """
 
     therapy: str
@@ -68,6 +71,7 @@ class TherapyPrediction:
     os: Curve | None = None
     pfs_at: dict[int, tuple[float, float, float]] = field(default_factory=dict)
     os_at: dict[int, tuple[float, float, float]] = field(default_factory=dict)
+    diff_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from clinical.endpoints import ENDPOINTS as CLINICAL_ENDPOINTS
-from clinical.therapies import therapy_colour
+from clinical.therapies import THERAPIES, therapy_colour, therapy_label
 from pipeline.report.data import Driver, PatientReport, TherapyPrediction
 from pipeline.report.render import make_image_src, render_template, slugify
 from pipeline.report.svg import (
@@ -159,7 +159,8 @@ def comparison_rows(report: PatientReport) -> dict[str, object]:
         for key, _, attr, month in cols:
             here, ref = _cell(p, attr, month), _cell(index, attr, month) if index.eligible else None
             diff = here[0] - ref[0] if here is not None and ref is not None else None
-            cells.append({"key": key, "value": here, "diff": diff})
+            cells.append({"key": key, "value": here, "diff": diff,
+                          "diff_range": p.diff_ranges.get(key) if diff is not None else None})
         benefit = next((c["diff"] for c in cells if rank_col and c["key"] == rank_col[0]), None)
         rows.append({"pred": p, "slug": slugify(p.therapy), "cells": cells,
                      "benefit": benefit, "is_index": p.therapy == report.index_therapy})
@@ -169,9 +170,15 @@ def comparison_rows(report: PatientReport) -> dict[str, object]:
             "best": best}
 
 
+def short_label(pred: TherapyPrediction) -> str:
+    """The therapy's short label (``PRRT``, ``SSA``) for the first page; its label if unknown."""
+    return therapy_label(pred.therapy, short=True) if pred.therapy in THERAPIES else pred.label
+
+
 def _overlay_svg(report: PatientReport, best: str | None) -> Markup | None:
     """PFS and OS of every eligible therapy in one chart, therapy colours fixed."""
-    series = [OverlaySeries(p.label, therapy_colour(p.therapy), p.pfs, p.os, p.therapy == best)
+    series = [OverlaySeries(short_label(p), therapy_colour(p.therapy), p.pfs, p.os,
+                            p.therapy == best)
               for p in report.predictions if p.eligible and (p.pfs or p.os)]
     if not series:
         return None
@@ -265,4 +272,6 @@ def render_patient_report(report: PatientReport) -> str:
         endpoints=ENDPOINTS,
         slugify=slugify,
         colour=therapy_colour,
+        short_label=short_label,
+        short_endpoints={"response": "Response", "pfs": "PFS", "os": "OS"},
     )

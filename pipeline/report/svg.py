@@ -156,7 +156,7 @@ def draw_survival_chart(
 
 @dataclass(frozen=True)
 class OverlaySeries:
-    """One therapy of the first-page overlay: its label, fixed colour and curves."""
+    """One therapy of the first-page overlay: its (short) label, fixed colour and curves."""
 
     label: str
     colour: str
@@ -175,15 +175,15 @@ def _overlay_legend(series: Sequence[OverlaySeries], left: float, y0: float) -> 
         f'y2="{_num(y0 - 4)}" stroke="#333" stroke-width="2" stroke-dasharray="5 3"/>',
         f'<text x="{_num(left + 214)}" y="{_num(y0)}">overall survival</text>',
     ]
-    for i, item in enumerate(series):
-        ly = y0 + 15 * (i + 1)
-        text = f"{item.label} (highest predicted benefit)" if item.best else item.label
+    for i, item in enumerate(series):  # two columns of therapies
+        lx, ly = left + 190 * (i % 2), y0 + 15 * (i // 2 + 1)
+        text = f"{item.label} (best predicted)" if item.best else item.label
         out.append(
-            f'<line x1="{_num(left)}" y1="{_num(ly - 4)}" x2="{_num(left + 18)}" '
+            f'<line x1="{_num(lx)}" y1="{_num(ly - 4)}" x2="{_num(lx + 18)}" '
             f'y2="{_num(ly - 4)}" stroke="{item.colour}" stroke-width="{4 if item.best else 3}"/>'
         )
         weight = ' font-weight="bold"' if item.best else ""
-        out.append(f'<text x="{_num(left + 24)}" y="{_num(ly)}"{weight}>{escape(text)}</text>')
+        out.append(f'<text x="{_num(lx + 24)}" y="{_num(ly)}"{weight}>{escape(text)}</text>')
     return out
 
 
@@ -212,7 +212,7 @@ def draw_outcome_overlay(
     """
     left, right, top = 42.0, 12.0, 26.0
     pw, ph = width - left - right, plot_height
-    height = top + ph + 48 + 15 * (len(series) + 1)
+    height = top + ph + 48 + 15 * ((len(series) + 1) // 2 + 1)
     sx = lambda t: left + pw * min(max(t, 0.0), t_max) / t_max  # noqa: E731
     sy = lambda s: top + ph * (1.0 - min(max(s, 0.0), 1.0))  # noqa: E731
     out = [_svg_open(width, height, title)]

@@ -170,3 +170,29 @@ def test_first_page_ranks_by_predicted_pfs_against_the_index(pages):
             if t != index:
                 diff = float(keys[f"first_diff_pfs_24_{t}"])
                 assert math.isclose(diff, pfs[t] - pfs[index], abs_tol=1e-12)
+
+
+def _recalibrated(surv: float, pivot: float, slope: float) -> float:
+    """S(t) recalibrated on the complementary log-log scale with one slope."""
+    return math.exp(-math.exp(pivot + slope * (math.log(-math.log(surv)) - pivot)))
+
+
+def test_difference_ranges_recalibrate_both_therapies_with_one_slope(ctx, pages):
+    slopes = ctx.reference.slopes["pfs"]
+    assert slopes is not None
+    pivot = float(ctx.reference.pivots["pfs"][ctx.reference.grid.index(24.0)])
+    checked = 0
+    for _, page in pages.values():
+        keys = read_keys(page)
+        index = keys["index_therapy"]
+        s_index = float(keys[f"first_pfs_24_{index}"])
+        for key in [k for k in keys if k.startswith("first_diff_pfs_24_") and k.endswith("_lo")]:
+            t = key.removeprefix("first_diff_pfs_24_").removesuffix("_lo")
+            s_t = float(keys[f"first_pfs_24_{t}"])
+            diffs = [_recalibrated(s_t, pivot, b) - _recalibrated(s_index, pivot, b)
+                     for b in (slopes[0], 1.0, slopes[1])]
+            assert math.isclose(float(keys[key]), min(diffs), abs_tol=1e-9), key
+            assert math.isclose(float(keys[key[:-3] + "_hi"]), max(diffs), abs_tol=1e-9), key
+            assert float(keys[key]) <= float(keys[key[:-3]]) <= float(keys[key[:-3] + "_hi"])
+            checked += 1
+    assert checked >= 4

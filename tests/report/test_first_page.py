@@ -107,7 +107,7 @@ def test_overlay_uses_fixed_therapy_colours_and_marks_the_best(patient_report):
     eligible = [p.therapy for p in patient_report.predictions if p.eligible]
     assert sorted(set(colours)) == sorted({therapy_colour(t) for t in eligible})
     assert len(colours) == 2 * len(eligible)  # PFS and OS of each
-    assert "PRRT (177Lu-DOTATATE) (highest predicted benefit)" in overlay
+    assert ">PRRT (best predicted)</text>" in overlay
     assert overlay.count('stroke-dasharray="5 3"') == len(eligible) + 1  # OS curves + key
 
 
@@ -129,3 +129,16 @@ def test_summary_comes_first_and_prints_as_page_one(patient_report):
     assert ".first-page { break-after: page;" in html
     assert 'content: "page " counter(page)' in html
     assert "Page 1: tumour-board summary" in summary_of(html)
+
+
+def test_difference_ranges_are_shown_and_keyed(patient_report):
+    preds = list(patient_report.predictions)
+    ranged = replace(preds[1], diff_ranges={"pfs_24": (-0.21, -0.12), "response": (-0.4, -0.3)})
+    report = replace(patient_report, predictions=[preds[0], ranged, *preds[2:]])
+    html = render_patient_report(report)
+    keys = read_keys(summary_of(html))
+    assert float(keys["first_diff_pfs_24_everolimus_lo"]) == -0.21
+    assert float(keys["first_diff_pfs_24_everolimus_hi"]) == -0.12
+    assert float(keys["first_diff_response_everolimus_hi"]) == -0.3
+    assert "first_diff_os_24_everolimus_lo" not in keys  # no range given, none shown
+    assert ">−21</span> to <span" in html  # the same minus sign as the differences
