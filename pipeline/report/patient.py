@@ -170,6 +170,12 @@ def comparison_rows(report: PatientReport) -> dict[str, object]:
             "best": best}
 
 
+def signed_pp(d: float) -> str:
+    """Whole percentage points with a sign ("+8", "\u221212"); "0" when it rounds to 0."""
+    text = f"{100 * d:+.0f}"
+    return "0" if text in ("+0", "-0") else text.replace("-", "\u2212")
+
+
 def short_label(pred: TherapyPrediction) -> str:
     """The therapy's short label (``PRRT``, ``SSA``) for the first page; its label if unknown."""
     return therapy_label(pred.therapy, short=True) if pred.therapy in THERAPIES else pred.label
@@ -273,5 +279,6 @@ def render_patient_report(report: PatientReport) -> str:
         slugify=slugify,
         colour=therapy_colour,
         short_label=short_label,
+        signed_pp=signed_pp,
         short_endpoints={"response": "Response", "pfs": "PFS", "os": "OS"},
     )

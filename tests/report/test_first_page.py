@@ -9,7 +9,7 @@ from report_testkit import assert_keys_match, expected_first_page_keys, read_key
 
 from clinical.therapies import therapy_colour
 from pipeline.report import render_patient_report
-from pipeline.report.patient import comparison_rows
+from pipeline.report.patient import comparison_rows, signed_pp
 
 
 def summary_of(html: str) -> str:
@@ -142,3 +142,10 @@ def test_difference_ranges_are_shown_and_keyed(patient_report):
     assert float(keys["first_diff_response_everolimus_hi"]) == -0.3
     assert "first_diff_os_24_everolimus_lo" not in keys  # no range given, none shown
     assert ">−21</span> to <span" in html  # the same minus sign as the differences
+
+
+def test_signed_percentage_points():
+    assert signed_pp(0.081) == "+8"
+    assert signed_pp(-0.124) == "\u221212"
+    assert signed_pp(-0.004) == "0"
+    assert signed_pp(0.003) == "0"
