@@ -1,9 +1,14 @@
 """Render the one-patient clinician report from a `PatientReport`.
 
-The page shows, in order: header (pseudonym, index therapy, models, date, intended use and limits),
-predictions for the index therapy, "what if" predictions for the other eligible therapies, the top
-drivers with a waterfall each, missing inputs, and validated model performance. Key numbers carry
-`data-key` / `data-value` attributes (exact values) so tests can compare them with the model output.
+The page shows, in order: a first page that stands alone for the tumour board (printed, it is
+page 1 of the A4 print: the patient at a glance in clinical units, what happened on the index line,
+an in-sample note, the eligible therapies ranked by predicted benefit against the index therapy
+with recalibration ranges and differences, one PFS/OS overlay in the therapies' fixed colours with
+the best marked, the strongest drivers in words, the models); then the header (intended use and
+limits), predictions for the index therapy, "what if" predictions for the other eligible
+therapies, the top drivers with a waterfall each, missing inputs, and validated model
+performance. Key numbers carry `data-key` / `data-value` attributes (exact values) so tests can
+compare them with the model output.
 
 Data keys (`t` = therapy code, `ep` = pfs | response | os, `v` = variable code, `m` = months):
     pseudonym, index_therapy, made_on; p_response_{t}, p_response_lo_{t}, p_response_hi_{t};
@@ -12,7 +17,8 @@ Data keys (`t` = therapy code, `ep` = pfs | response | os, `v` = variable code, 
 
 First page (the tumour-board summary, `id="summary"`): glance_{v} (the feature table's value; the
 text is in the dictionary's display unit), observed_{i}, in_sample, first_{c}_{t}[_lo|_hi] and
-first_diff_{c}_{t} (difference to the index therapy) for c = response | pfs_{m} | os_{m},
+first_diff_{c}_{t}[_lo|_hi] (difference to the index therapy, its recalibration range) for
+c = response | pfs_{m} | os_{m},
 first_rank_{t}, best_therapy, summary_driver_{ep}_{i}, model_{endpoint}.
 """
 

@@ -27,7 +27,8 @@ from report_testkit import (
     expected_patient_keys,
 )
 
-from pipeline.report import render_cohort_report, render_patient_report, write_html
+from pipeline.report import Driver, render_cohort_report, render_patient_report, write_html
+from pipeline.report.svg import draw_waterfall
 
 pytestmark = pytest.mark.browser
 
@@ -129,6 +130,24 @@ def test_chart_texts_never_overlap_nor_are_cut(loaded, which):
     assert svgs
     assert sum(len(s["texts"]) for s in svgs) > 10
     assert text_problems(page.print_layout) == []
+
+
+def test_waterfall_with_a_large_first_bar_to_the_left(browser, tmp_path):
+    """The case that used to overprint: a first bar reaching left to the names' column."""
+    drivers = [
+        Driver("ki67_percent", "Ki-67 index", "15 % (G2)", -0.9, "s"),
+        Driver("cga_log10_uln", "Chromogranin A", "31.6 × ULN (about 3,160 ng/mL)", 0.4, "s"),
+        Driver("ecog", "ECOG performance status", "not recorded (assumed 1)", -0.3, "s"),
+        Driver("netpet_grade", "NETPET-like grade",
+               "3 (FDG-positive, FDG SUVmax above half, up to the SSTR SUVmax)", 0.2, "s"),
+    ]
+    svg = draw_waterfall(drivers, title="Top drivers", unit="log-hazard", higher_is_worse=True)
+    page = tmp_path / "waterfall.html"
+    page.write_text(f"<html><body><figure style='max-width:640px'>{svg}</figure></body></html>",
+                    encoding="utf-8")
+    layout = browser.load(page).print_layout
+    assert len(layout["svgs"][0]["texts"]) == 2 * len(drivers) + 5
+    assert text_problems(layout) == []
 
 
 def test_overlap_check_catches_overlaps_and_cuts(browser, tmp_path):
