@@ -195,7 +195,7 @@ def _overlay_svg(report: PatientReport, best: str | None) -> Markup | None:
     if not series:
         return None
     return Markup(draw_outcome_overlay(series, title="Predicted PFS and OS per therapy",
-                                       plot_height=150.0))
+                                       plot_height=135.0))
 
 
 def _summary_drivers(report: PatientReport, per_endpoint: int = 2) -> list[dict[str, object]]:
