@@ -55,6 +55,9 @@ class TherapyPrediction:
         os: Predicted overall survival curve.
         pfs_at: Months -> (estimate, lower, upper) PFS probability, e.g. {12: (...), 24: (...)}.
         os_at: Months -> (estimate, lower, upper) OS probability.
+        diff_ranges: Column (``response``, ``pfs_12``, ``os_24``, ...) -> (lower, upper)
+            recalibration range of this therapy's difference to the index therapy (both
+            recalibrated with the same slope); empty for the index therapy or without slopes.
     """
 
     therapy: str
@@ -68,6 +71,7 @@ class TherapyPrediction:
     os: Curve | None = None
     pfs_at: dict[int, tuple[float, float, float]] = field(default_factory=dict)
     os_at: dict[int, tuple[float, float, float]] = field(default_factory=dict)
+    diff_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,26 @@ class Driver:
 
 
 @dataclass(frozen=True)
+class GlanceItem:
+    """One input of the "patient at a glance" panel, as the feature table holds it and in words.
+
+    Attributes:
+        variable: Column of the feature table, e.g. ``cga_log10_uln``.
+        label: Clinical label from the dictionary, e.g. "Chromogranin A".
+        value_text: The value in the dictionary's display unit
+            (``models.explain_text.format_value``), e.g. "31.6 × ULN (about 3,160 ng/mL)"; a
+            missing value reads "not measured" or the entry's own missing text.
+        value: The stored number or code (None when missing), kept so a test can compare the
+            text with the feature table; never shown as such.
+    """
+
+    variable: str
+    label: str
+    value_text: str
+    value: float | str | None = None
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """One model's identity and validated performance.
 
@@ -108,6 +132,7 @@ class ModelInfo:
         version: Registered version (or a content hash).
         validated: Metric name -> (estimate, lower, upper), e.g. {"C-index": (0.72, 0.69, 0.75)}.
         method: How it was validated, e.g. "5-fold cross-validation, 200 bootstrap resamples".
+        alias: Registry alias being served (e.g. "champion"), "" when not known.
     """
 
     endpoint: str
@@ -115,6 +140,7 @@ class ModelInfo:
     version: str
     validated: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     method: str = ""
+    alias: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,6 +163,12 @@ class PatientReport:
         models: The models behind the numbers.
         waterfall_svg: Optional ready-made waterfall (inline "<svg" or "data:image/png;base64,...");
             when None the renderer draws one from the drivers.
+        at_a_glance: The patient's key inputs in clinical units (first page).
+        observed: (what, observed text) of what actually happened on the index line, when the
+            feature table holds it, e.g. ("Progression-free survival", "progression or death
+            at 11.4 months").
+        in_sample: True when the patient was among the rows the models were trained on (the
+            prediction is then in-sample, optimistic); None when not known.
     """
 
     pseudonym: str
@@ -152,6 +184,9 @@ class PatientReport:
     missing: list[tuple[str, str]] = field(default_factory=list)
     models: list[ModelInfo] = field(default_factory=list)
     waterfall_svg: str | None = None
+    at_a_glance: list[GlanceItem] = field(default_factory=list)
+    observed: list[tuple[str, str]] = field(default_factory=list)
+    in_sample: bool | None = None
 
 
 @dataclass(frozen=True)

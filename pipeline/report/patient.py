@@ -1,14 +1,25 @@
 """Render the one-patient clinician report from a `PatientReport`.
 
-The page shows, in order: header (pseudonym, index therapy, models, date, intended use and limits),
-predictions for the index therapy, "what if" predictions for the other eligible therapies, the top
-drivers with a waterfall each, missing inputs, and validated model performance. Key numbers carry
-`data-key` / `data-value` attributes (exact values) so tests can compare them with the model output.
+The page shows, in order: a first page that stands alone for the tumour board (printed, it is
+page 1 of the A4 print: the patient at a glance in clinical units, what happened on the index line,
+an in-sample note, the eligible therapies ranked by predicted benefit against the index therapy
+with recalibration ranges and differences, one PFS/OS overlay in the therapies' fixed colours with
+the best marked, the strongest drivers in words, the models); then the header (intended use and
+limits), predictions for the index therapy, "what if" predictions for the other eligible
+therapies, the top drivers with a waterfall each, missing inputs, and validated model
+performance. Key numbers carry `data-key` / `data-value` attributes (exact values) so tests can
+compare them with the model output.
 
 Data keys (`t` = therapy code, `ep` = pfs | response | os, `v` = variable code, `m` = months):
     pseudonym, index_therapy, made_on; p_response_{t}, p_response_lo_{t}, p_response_hi_{t};
     pfs_{m}_{t}[_lo|_hi], os_{m}_{t}[_lo|_hi]; shap_{ep}_{v}; effect_pfs_12_{ep}_{v},
     effect_pfs_24_{ep}_{v}; metric_{endpoint}_{metric slug}[_lo|_hi]; ineligible_{t}; missing_{i}.
+
+First page (the tumour-board summary, `id="summary"`): glance_{v} (the feature table's value; the
+text is in the dictionary's display unit), observed_{i}, in_sample, first_{c}_{t}[_lo|_hi] and
+first_diff_{c}_{t}[_lo|_hi] (difference to the index therapy, its recalibration range) for
+c = response | pfs_{m} | os_{m},
+first_rank_{t}, best_therapy, summary_driver_{ep}_{i}, model_{endpoint}.
 """
 
 from __future__ import annotations
@@ -16,9 +27,16 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from clinical.endpoints import ENDPOINTS as CLINICAL_ENDPOINTS
+from clinical.therapies import THERAPIES, therapy_colour, therapy_label
 from pipeline.report.data import Driver, PatientReport, TherapyPrediction
 from pipeline.report.render import make_image_src, render_template, slugify
-from pipeline.report.svg import draw_probability_bar, draw_survival_chart, draw_waterfall
+from pipeline.report.svg import (
+    OverlaySeries,
+    draw_outcome_overlay,
+    draw_probability_bar,
+    draw_survival_chart,
+    draw_waterfall,
+)
 
 # endpoint -> (heading, SHAP unit, positive SHAP is unfavourable)
 ENDPOINTS: dict[str, tuple[str, str, bool]] = {
@@ -79,7 +97,8 @@ def _therapy_view(pred: TherapyPrediction) -> dict[str, object]:
         ("os_svg", pred.os, "Overall survival"),
     ):
         if curve is not None:
-            view[name] = Markup(draw_survival_chart([(pred.label, curve)], title=heading))
+            view[name] = Markup(draw_survival_chart(
+                [(pred.label, curve)], title=heading, colours=[therapy_colour(pred.therapy)]))
     return view
 
 
@@ -90,12 +109,111 @@ def _comparison_svgs(preds: list[TherapyPrediction]) -> dict[str, Markup | None]
         ("pfs", "pfs", "Progression-free survival"),
         ("os", "os", "Overall survival"),
     ):
-        curves = [(p.label, getattr(p, attr)) for p in preds if getattr(p, attr) is not None]
-        if len(curves) > 1:
-            out[name] = Markup(
-                draw_survival_chart(curves, title=f"{heading}: all eligible therapies")
-            )
+        chosen = [p for p in preds if getattr(p, attr) is not None]
+        if len(chosen) > 1:
+            out[name] = Markup(draw_survival_chart(
+                [(p.label, getattr(p, attr)) for p in chosen],
+                title=f"{heading}: all eligible therapies",
+                colours=[therapy_colour(p.therapy) for p in chosen]))
     return out
+
+
+def _columns(preds: list[TherapyPrediction]) -> list[tuple[str, str, str, int | None]]:
+    """(column key, heading, attribute, month) of the comparison table, those with numbers."""
+    cols: list[tuple[str, str, str, int | None]] = []
+    if any(p.p_response is not None for p in preds):
+        cols.append(("response", "Response", "p_response", None))
+    for attr, name, short in (("pfs_at", "pfs", "PFS"), ("os_at", "os", "OS")):
+        months = sorted({m for p in preds for m in getattr(p, attr)})
+        cols += [(f"{name}_{m}", f"{short} {m} mo", attr, m) for m in months]
+    return cols
+
+
+def _cell(pred: TherapyPrediction, attr: str, month: int | None) -> tuple | None:
+    """(estimate, lower, upper) of one comparison cell, or None."""
+    if attr == "p_response":
+        if pred.p_response is None:
+            return None
+        lo, hi = pred.p_response_ci or (None, None)
+        return pred.p_response, lo, hi
+    return getattr(pred, attr).get(month)
+
+
+def _benefit_column(cols: list[tuple[str, str, str, int | None]]) -> tuple | None:
+    """The column therapies are ranked by: latest PFS month, else latest OS month, else response."""
+    for prefix in ("pfs_", "os_", "response"):
+        chosen = [c for c in cols if c[0].startswith(prefix)]
+        if chosen:
+            return chosen[-1]
+    return None
+
+
+def comparison_rows(report: PatientReport) -> dict[str, object]:
+    """Eligible therapies ranked by predicted benefit against the index therapy.
+
+    Benefit is the difference of the ranking column (latest PFS month when there is one) to the
+    index therapy; the index therapy ranks first among equals. Each cell carries the estimate,
+    its recalibration range and the difference to the index therapy.
+    """
+    preds = [p for p in report.predictions if p.eligible]
+    cols = _columns(preds)
+    rank_col = _benefit_column(cols)
+    index = report.predictions[0]
+    rows = []
+    for p in preds:  # loop over <= 5 therapies
+        cells = []
+        for key, _, attr, month in cols:
+            here, ref = _cell(p, attr, month), _cell(index, attr, month) if index.eligible else None
+            diff = here[0] - ref[0] if here is not None and ref is not None else None
+            cells.append({"key": key, "value": here, "diff": diff,
+                          "diff_range": p.diff_ranges.get(key) if diff is not None else None})
+        benefit = next((c["diff"] for c in cells if rank_col and c["key"] == rank_col[0]), None)
+        rows.append({"pred": p, "slug": slugify(p.therapy), "cells": cells,
+                     "benefit": benefit, "is_index": p.therapy == report.index_therapy})
+    rows.sort(key=lambda r: (-(r["benefit"] or 0.0), not r["is_index"]))
+    best = rows[0]["pred"].therapy if rows and rank_col and index.eligible else None
+    return {"columns": cols, "rows": rows, "rank_heading": rank_col[1] if rank_col else "",
+            "best": best}
+
+
+def signed_pp(d: float) -> str:
+    """Whole percentage points with a sign ("+8", "\u221212"); "0" when it rounds to 0."""
+    text = f"{100 * d:+.0f}"
+    return "0" if text in ("+0", "-0") else text.replace("-", "\u2212")
+
+
+def short_label(pred: TherapyPrediction) -> str:
+    """The therapy's short label (``PRRT``, ``SSA``) for the first page; its label if unknown."""
+    return therapy_label(pred.therapy, short=True) if pred.therapy in THERAPIES else pred.label
+
+
+def _overlay_svg(report: PatientReport, best: str | None) -> Markup | None:
+    """PFS and OS of every eligible therapy in one chart, therapy colours fixed."""
+    series = [OverlaySeries(short_label(p), therapy_colour(p.therapy), p.pfs, p.os,
+                            p.therapy == best)
+              for p in report.predictions if p.eligible and (p.pfs or p.os)]
+    if not series:
+        return None
+    return Markup(draw_outcome_overlay(series, title="Predicted PFS and OS per therapy",
+                                       plot_height=135.0))
+
+
+def _summary_drivers(report: PatientReport, per_endpoint: int = 2) -> list[dict[str, object]]:
+    """The strongest drivers of each endpoint as plain sentences."""
+    out = []
+    for ep, ds in (("pfs", report.drivers_pfs), ("os", report.drivers_os),
+                   ("response", report.drivers_response)):
+        if ds:
+            out.append({"endpoint": ep, "heading": ENDPOINTS[ep][0],
+                        "sentences": [d.sentence for d in ds[:per_endpoint]]})
+    return out
+
+
+def summary_view(report: PatientReport) -> dict[str, object]:
+    """Everything the first page (tumour-board summary) shows."""
+    table = comparison_rows(report)
+    return {"table": table, "overlay": _overlay_svg(report, table["best"]),
+            "drivers": _summary_drivers(report)}
 
 
 def _driver_view(endpoint: str, drivers: list[Driver], report: PatientReport) -> dict[str, object]:
@@ -161,7 +279,12 @@ def render_patient_report(report: PatientReport) -> str:
         all_eligible=[p for p in report.predictions if p.eligible],
         comparison=_comparison_svgs([p for p in report.predictions if p.eligible]),
         drivers=drivers,
+        summary=summary_view(report),
         warning=OBSERVATIONAL_WARNING,
         endpoints=ENDPOINTS,
         slugify=slugify,
+        colour=therapy_colour,
+        short_label=short_label,
+        signed_pp=signed_pp,
+        short_endpoints={"response": "Response", "pfs": "PFS", "os": "OS"},
     )

@@ -7,6 +7,7 @@ the page and prints without being cut. All text placed in a chart is escaped her
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
 
 from pipeline.report.data import Curve, Driver
@@ -53,37 +54,13 @@ def _clip_curve(curve: Curve, t_max: float) -> Curve:
     return Curve(pick(curve.times), pick(curve.surv), pick(curve.lo), pick(curve.hi))
 
 
-def draw_survival_chart(
-    curves: Sequence[tuple[str, Curve]],
-    *,
-    title: str,
-    marks: Sequence[int] = (12, 24),
-    t_max: float = 60.0,
-    width: float = 420.0,
-    height: float = 250.0,
-) -> str:
-    """Draw one or more survival curves with interval bands and 12/24-month marks.
-
-    Args:
-        curves: (legend label, curve) pairs; colours follow the palette in order.
-        title: Chart title (also the accessible name).
-        marks: Months at which to draw dashed guide lines.
-        t_max: Last month on the x axis.
-        width: ViewBox width.
-        height: ViewBox height.
-
-    Returns:
-        An `<svg>` string.
-    """
-    left, right, top = 42.0, 12.0, 26.0
-    bottom = 38.0 + (14.0 * len(curves) + 10.0 if len(curves) > 1 else 0.0)
-    pw, ph = width - left - right, height - top - bottom
+def _survival_axes(
+    left: float, top: float, pw: float, ph: float, t_max: float, marks: Sequence[int]
+) -> list[str]:
+    """Grid, y labels (%), x ticks (months), x-axis title and dashed month marks."""
     sx = lambda t: left + pw * min(max(t, 0.0), t_max) / t_max  # noqa: E731
     sy = lambda s: top + ph * (1.0 - min(max(s, 0.0), 1.0))  # noqa: E731
-    out = [_svg_open(width, height, title)]
-    out.append(
-        f'<text x="{_num(left)}" y="15" font-size="12" font-weight="bold">{escape(title)}</text>'
-    )
+    out = []
     for s in (0.0, 0.25, 0.5, 0.75, 1.0):  # horizontal grid and y labels
         y = _num(sy(s))
         out.append(
@@ -110,8 +87,47 @@ def draw_survival_chart(
             f'<line x1="{x}" y1="{_num(top)}" x2="{x}" y2="{_num(top + ph)}" stroke="#888" '
             'stroke-dasharray="3 3"/>'
         )
+    return out
+
+
+def draw_survival_chart(
+    curves: Sequence[tuple[str, Curve]],
+    *,
+    title: str,
+    marks: Sequence[int] = (12, 24),
+    t_max: float = 60.0,
+    width: float = 420.0,
+    height: float = 250.0,
+    colours: Sequence[str] | None = None,
+) -> str:
+    """Draw one or more survival curves with interval bands and 12/24-month marks.
+
+    Args:
+        curves: (legend label, curve) pairs; colours follow the palette in order unless given.
+        title: Chart title (also the accessible name).
+        marks: Months at which to draw dashed guide lines.
+        t_max: Last month on the x axis.
+        width: ViewBox width.
+        height: ViewBox height.
+        colours: One colour per curve (the therapy's fixed colour), else the palette in order.
+
+    Returns:
+        An `<svg>` string.
+    """
+    if colours is not None and len(colours) != len(curves):
+        raise ValueError(f"{len(colours)} colours for {len(curves)} curves")
+    left, right, top = 42.0, 12.0, 26.0
+    bottom = 38.0 + (14.0 * len(curves) + 10.0 if len(curves) > 1 else 0.0)
+    pw, ph = width - left - right, height - top - bottom
+    sx = lambda t: left + pw * min(max(t, 0.0), t_max) / t_max  # noqa: E731
+    sy = lambda s: top + ph * (1.0 - min(max(s, 0.0), 1.0))  # noqa: E731
+    out = [_svg_open(width, height, title)]
+    out.append(
+        f'<text x="{_num(left)}" y="15" font-size="12" font-weight="bold">{escape(title)}</text>'
+    )
+    out.extend(_survival_axes(left, top, pw, ph, t_max, marks))
     for i, (label, curve) in enumerate(curves):
-        colour = PALETTE[i % len(PALETTE)]
+        colour = colours[i] if colours is not None else PALETTE[i % len(PALETTE)]
         c = _clip_curve(curve, t_max)
         if c.lo is not None and c.hi is not None:
             upper = _step_points(c.times, c.hi)
@@ -134,6 +150,93 @@ def draw_survival_chart(
         f'<rect x="{_num(left)}" y="{_num(top)}" width="{_num(pw)}" height="{_num(ph)}" '
         'fill="none" stroke="#555"/>'
     )
+    out.append("</svg>")
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class OverlaySeries:
+    """One therapy of the first-page overlay: its (short) label, fixed colour and curves."""
+
+    label: str
+    colour: str
+    pfs: Curve | None
+    os: Curve | None
+    best: bool = False
+
+
+def _overlay_legend(series: Sequence[OverlaySeries], left: float, y0: float) -> list[str]:
+    """Legend under the axis: line style key, then one row per therapy (best marked)."""
+    out = [
+        f'<line x1="{_num(left)}" y1="{_num(y0 - 4)}" x2="{_num(left + 18)}" y2="{_num(y0 - 4)}" '
+        'stroke="#333" stroke-width="2"/>',
+        f'<text x="{_num(left + 24)}" y="{_num(y0)}">progression-free survival</text>',
+        f'<line x1="{_num(left + 190)}" y1="{_num(y0 - 4)}" x2="{_num(left + 208)}" '
+        f'y2="{_num(y0 - 4)}" stroke="#333" stroke-width="2" stroke-dasharray="5 3"/>',
+        f'<text x="{_num(left + 214)}" y="{_num(y0)}">overall survival</text>',
+    ]
+    for i, item in enumerate(series):  # two columns of therapies
+        lx, ly = left + 190 * (i % 2), y0 + 15 * (i // 2 + 1)
+        text = f"{item.label} (best predicted)" if item.best else item.label
+        out.append(
+            f'<line x1="{_num(lx)}" y1="{_num(ly - 4)}" x2="{_num(lx + 18)}" '
+            f'y2="{_num(ly - 4)}" stroke="{item.colour}" stroke-width="{4 if item.best else 3}"/>'
+        )
+        weight = ' font-weight="bold"' if item.best else ""
+        out.append(f'<text x="{_num(lx + 24)}" y="{_num(ly)}"{weight}>{escape(text)}</text>')
+    return out
+
+
+def draw_outcome_overlay(
+    series: Sequence[OverlaySeries],
+    *,
+    title: str,
+    t_max: float = 60.0,
+    width: float = 420.0,
+    plot_height: float = 170.0,
+) -> str:
+    """Draw PFS (solid) and OS (dashed) of several therapies in one chart, fixed colours.
+
+    The best therapy (``best``) is drawn thicker and named so in the legend; curves only, no
+    bands (each therapy's recalibration range is in its own chart after the first page).
+
+    Args:
+        series: One entry per eligible therapy.
+        title: Chart title (also the accessible name).
+        t_max: Last month on the x axis.
+        width: ViewBox width.
+        plot_height: Height of the plot area.
+
+    Returns:
+        An `<svg>` string.
+    """
+    left, right, top = 42.0, 12.0, 26.0
+    pw, ph = width - left - right, plot_height
+    height = top + ph + 48 + 15 * ((len(series) + 1) // 2 + 1)
+    sx = lambda t: left + pw * min(max(t, 0.0), t_max) / t_max  # noqa: E731
+    sy = lambda s: top + ph * (1.0 - min(max(s, 0.0), 1.0))  # noqa: E731
+    out = [_svg_open(width, height, title)]
+    out.append(
+        f'<text x="{_num(left)}" y="15" font-size="12" font-weight="bold">{escape(title)}</text>'
+    )
+    out.extend(_survival_axes(left, top, pw, ph, t_max, (12, 24)))
+    for item in sorted(series, key=lambda x: x.best):  # the best one drawn last, on top
+        for curve, dash in ((item.pfs, ""), (item.os, ' stroke-dasharray="5 3"')):
+            if curve is None:
+                continue
+            c = _clip_curve(curve, t_max)
+            line = " ".join(
+                f"{_num(sx(t))},{_num(sy(v))}" for t, v in _step_points(c.times, c.surv)
+            )
+            out.append(
+                f'<polyline points="{line}" fill="none" stroke="{item.colour}" '
+                f'stroke-width="{3 if item.best else 1.8}"{dash}/>'
+            )
+    out.append(
+        f'<rect x="{_num(left)}" y="{_num(top)}" width="{_num(pw)}" height="{_num(ph)}" '
+        'fill="none" stroke="#555"/>'
+    )
+    out.extend(_overlay_legend(series, left, top + ph + 46))
     out.append("</svg>")
     return "".join(out)
 
@@ -172,6 +275,34 @@ def draw_probability_bar(p: float, ci: tuple[float, float] | None, *, title: str
     return "".join(out)
 
 
+CHAR_WIDTH = 6.7
+"""Upper bound of the mean advance of an 11 px DejaVu Sans / Arial character (viewBox units)."""
+
+
+def _wrap(text: str, max_chars: int) -> list[str]:
+    """Split text at spaces into lines of at most ``max_chars`` (a longer word stays whole)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= max_chars:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def _tspans(lines: Sequence[str], x: float, line_height: float) -> str:
+    """Lines of one text element (first on the element's baseline)."""
+    return "".join(
+        f'<tspan x="{_num(x)}" dy="{0 if i == 0 else _num(line_height)}">{escape(t)}</tspan>'
+        for i, t in enumerate(lines)
+    )
+
+
+def _waterfall_labels(drivers: Sequence[Driver], max_chars: int) -> list[list[str]]:
+    """Name (bold line) and value text of each driver, wrapped, never truncated."""
+    return [_wrap(d.label, max_chars) + _wrap(f"= {d.value_text}", max_chars) for d in drivers]
+
+
 def draw_waterfall(
     drivers: Sequence[Driver],
     *,
@@ -181,6 +312,9 @@ def draw_waterfall(
     width: float = 640.0,
 ) -> str:
     """Draw a waterfall of driver contributions, starting at the average patient (0).
+
+    Names and values are wrapped, never cut; the SHAP value of each bar sits in its own column at
+    the right, so no number overprints a name or a bar.
 
     Args:
         drivers: Drivers in display order (largest |SHAP| first).
@@ -192,8 +326,14 @@ def draw_waterfall(
     Returns:
         An `<svg>` string.
     """
-    row, top, left, right = 26.0, 30.0, 250.0, 60.0
-    height = top + row * (len(drivers) + 1) + 40
+    line_h, max_chars, value_col = 13.0, 34, 52.0
+    labels = _waterfall_labels(drivers, max_chars)
+    widest = max([len(t) for lines in labels for t in lines] + [26])  # 26: the sum's label
+    left = min(12.0 + CHAR_WIDTH * widest, 12.0 + CHAR_WIDTH * max_chars)
+    right, top = value_col + 8.0, 30.0
+    rows = [max(26.0, line_h * len(lines) + 8.0) for lines in labels] + [26.0]
+    ys = [top + sum(rows[:i]) for i in range(len(rows))]
+    bottom = ys[-1] + rows[-1]
     ends, total = [], 0.0
     for d in drivers:
         ends.append((total, total + d.shap))
@@ -201,53 +341,55 @@ def draw_waterfall(
     xs = [0.0] + [v for pair in ends for v in pair]
     lo, hi = min(xs), max(xs)
     span = (hi - lo) or 1.0
-    lo, hi = lo - 0.08 * span, hi + 0.08 * span
+    lo, hi = lo - 0.05 * span, hi + 0.05 * span
     pw = width - left - right
     sx = lambda v: left + pw * (v - lo) / (hi - lo)  # noqa: E731
-    out = [_svg_open(width, height, title)]
+    out = [_svg_open(width, bottom + 40, title)]
     out.append(f'<text x="4" y="16" font-size="12" font-weight="bold">{escape(title)}</text>')
-    bottom = top + row * (len(drivers) + 1)
+    out.append(
+        f'<text x="{_num(width - 4)}" y="{_num(top - 8)}" text-anchor="end" '
+        'fill="#555">SHAP</text>'
+    )
     out.append(
         f'<line x1="{_num(sx(0))}" y1="{_num(top - 4)}" x2="{_num(sx(0))}" y2="{_num(bottom)}" '
         'stroke="#555"/>'
     )
     for i, (d, (a, b)) in enumerate(zip(drivers, ends, strict=True)):
-        y = top + row * i
+        y, h = ys[i], rows[i]
         worse = (d.shap > 0) == higher_is_worse
         colour = UNFAVOURABLE if worse else FAVOURABLE
-        label = f"{d.label} = {d.value_text}"
-        label = label if len(label) <= 38 else label[:37] + "…"
         out.append(
-            f'<text x="{_num(left - 6)}" y="{_num(y + 15)}" text-anchor="end">'
-            f"{escape(label)}</text>"
+            f'<text x="{_num(left - 6)}" y="{_num(y + 14)}" text-anchor="end">'
+            f"{_tspans(labels[i], left - 6, line_h)}</text>"
         )
         x0, x1 = sorted((sx(a), sx(b)))
+        mid = y + h / 2
         out.append(
-            f'<rect x="{_num(x0)}" y="{_num(y + 4)}" width="{_num(max(x1 - x0, 1.0))}" height="16" '
-            f'fill="{colour}"/>'
+            f'<rect x="{_num(x0)}" y="{_num(mid - 8)}" width="{_num(max(x1 - x0, 1.0))}" '
+            f'height="16" fill="{colour}"/>'
         )
-        anchor, tx = ("start", x1 + 4) if d.shap >= 0 else ("end", x0 - 4)
         out.append(
-            f'<text x="{_num(tx)}" y="{_num(y + 16)}" text-anchor="{anchor}">{d.shap:+.2f}</text>'
+            f'<text x="{_num(width - 4)}" y="{_num(mid + 4)}" text-anchor="end" '
+            f'fill="{colour}">{d.shap:+.2f}</text>'
         )
         if i + 1 < len(drivers):  # connector to the next bar
             out.append(
-                f'<line x1="{_num(sx(b))}" y1="{_num(y + 20)}" '
-                f'x2="{_num(sx(b))}" y2="{_num(y + row + 4)}" '
+                f'<line x1="{_num(sx(b))}" y1="{_num(mid + 8)}" '
+                f'x2="{_num(sx(b))}" y2="{_num(ys[i + 1] + rows[i + 1] / 2 - 8)}" '
                 'stroke="#999" stroke-dasharray="2 2"/>'
             )
-    y = top + row * len(drivers)
+    y = ys[-1]
     out.append(
-        f'<text x="{_num(left - 6)}" y="{_num(y + 15)}" text-anchor="end" font-weight="bold">'
+        f'<text x="{_num(left - 6)}" y="{_num(y + 17)}" text-anchor="end" font-weight="bold">'
         "sum of the drivers shown</text>"
     )
     out.append(
-        f'<line x1="{_num(sx(0))}" y1="{_num(y + 12)}" x2="{_num(sx(total))}" y2="{_num(y + 12)}" '
+        f'<line x1="{_num(sx(0))}" y1="{_num(y + 13)}" x2="{_num(sx(total))}" y2="{_num(y + 13)}" '
         'stroke="#000" stroke-width="3"/>'
     )
     out.append(
-        f'<text x="{_num(sx(total) + (4 if total >= 0 else -4))}" y="{_num(y + 16)}" '
-        f'text-anchor="{"start" if total >= 0 else "end"}" font-weight="bold">{total:+.2f}</text>'
+        f'<text x="{_num(width - 4)}" y="{_num(y + 17)}" text-anchor="end" '
+        f'font-weight="bold">{total:+.2f}</text>'
     )
     out.append(
         f'<text x="{_num(left + pw / 2)}" y="{_num(bottom + 22)}" text-anchor="middle">'

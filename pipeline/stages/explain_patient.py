@@ -18,6 +18,7 @@ import pandas as pd
 from models.explain import ShapResult, survival_effect_of_drivers
 from models.explain_text import format_value, label_of, spec_of, tidy
 from pipeline.report import Driver, ModelInfo, PatientReport
+from pipeline.report.data import GlanceItem
 from pipeline.stages.explain_predict import INTERVAL_TEXT, Reference, predict_therapies
 from pipeline.stages.explain_shap import EndpointModel, explain_rows
 
@@ -107,6 +108,68 @@ def build_drivers(em: EndpointModel, shap_row: ShapResult, row: pd.DataFrame,
 
 _MODEL_NAMES = {"response": "response", "pfs": "PFS", "os": "OS"}
 
+GLANCE_VARIABLES = (
+    "ki67_percent", "who_grade", "differentiation", "krenning_score", "sstr_suvmax",
+    "fdg_pet_done", "fdg_positive", "netpet_grade", "cga_log10_uln", "cga_log_slope_per_month",
+    "alp", "albumin", "ecog", "hepatic_tumour_burden_pct", "primary_site", "n_prior_lines",
+)
+"""Inputs of the "patient at a glance" panel, in the order a NET specialist reads them."""
+
+
+def _raw(value: Any) -> float | str | None:
+    """A cell of the feature table as a plain number or code (None when missing)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value if isinstance(value, str) else float(value)
+
+
+def at_a_glance(row: pd.DataFrame, dictionary: Mapping[str, Any]) -> list[GlanceItem]:
+    """The patient's key inputs in the dictionary's display units; absent columns left out."""
+    items = []
+    for variable in GLANCE_VARIABLES:  # loop over <= 16 inputs
+        if variable not in row.columns:
+            continue
+        spec = spec_of(dictionary, variable)
+        value = row[variable].iloc[0]
+        items.append(GlanceItem(variable, label_of(spec, variable),
+                                format_value(value, spec, variable), _raw(value)))
+    return items
+
+
+def _months(value: float) -> str:
+    return f"{value:.1f} months"
+
+
+def _observed_time(row: pd.DataFrame, time: str, event: str, what: str) -> str | None:
+    """"progression or death at 11.4 months" / "no progression or death seen (11.4 months)"."""
+    if time not in row.columns or pd.isna(row[time].iloc[0]):
+        return None
+    months = float(row[time].iloc[0])
+    flag = row[event].iloc[0] if event in row.columns else None
+    if flag is None or pd.isna(flag):
+        return f"followed for {_months(months)}"
+    if float(flag) == 1:
+        return f"{what} at {_months(months)}"
+    return f"no {what} seen (followed for {_months(months)})"
+
+
+def observed_outcome(row: pd.DataFrame) -> list[tuple[str, str]]:
+    """What actually happened on the index line, when the feature table holds it."""
+    out = []
+    if "response" in row.columns:
+        r = row["response"].iloc[0]
+        text = ("not evaluable" if pd.isna(r) else "partial or complete response" if float(r) == 1
+                else "no objective response (stable or progressive disease)")
+        out.append(("Best response (RECIST)", text))
+    for label, time, event, what in (
+        ("Progression-free survival", "pfs_months", "pfs_event", "progression or death"),
+        ("Overall survival", "os_months", "os_event", "death"),
+    ):
+        text = _observed_time(row, time, event, what)
+        if text is not None:
+            out.append((label, text))
+    return out
+
 
 def _handling(em: EndpointModel, variable: str, spec: Mapping[str, Any]) -> str:
     """How one model handled a missing input, in words (the median in clinical units)."""
@@ -179,4 +242,6 @@ def build_patient_report(pseudonym: str, row: pd.DataFrame, models: Mapping[str,
         drivers_os=drivers.get("os", []), base_text=bases,
         missing=missing_inputs(models, row, dictionary),
         models=[model_info(em, metrics) for em in models.values()],
+        at_a_glance=at_a_glance(row, dictionary), observed=observed_outcome(row),
+        in_sample=(pseudonym in ref.patients) if ref.patients else None,
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -52,12 +52,15 @@ class Reference:
             ``log(-log S(t))`` per grid month (survival), over the reference rows.
         slopes: Endpoint -> (lo, hi) of the validated calibration slope, or None.
         positivity: Propensity model of therapy given covariates, or None.
+        patients: Pseudonyms of the reference (training) rows: a report of one of them is an
+            in-sample prediction.
     """
 
     grid: tuple[float, ...]
     pivots: dict[str, np.ndarray]
     slopes: dict[str, tuple[float, float] | None]
     positivity: PositivityModel | None
+    patients: frozenset[str] = frozenset()
 
 
 def slope_interval(metrics: Mapping[str, Any], endpoint: str, kind: str
@@ -103,7 +106,8 @@ def fit_reference(models: Mapping[str, EndpointModel], reference: pd.DataFrame,
             positivity = fit_positivity(reference, next(iter(models.values())).design)
         except ValueError:  # a single therapy in the cohort: no rarity note
             positivity = None
-    return Reference(grid, pivots, slopes, positivity)
+    ids = reference["patient_id"].astype(str) if "patient_id" in reference else ()
+    return Reference(grid, pivots, slopes, positivity, frozenset(ids))
 
 
 def recalibrate(values: np.ndarray, pivot: np.ndarray, slopes: tuple[float, float] | None,
@@ -131,6 +135,52 @@ def recalibrate(values: np.ndarray, pivot: np.ndarray, slopes: tuple[float, floa
         candidates = [np.where(values >= 1.0, 1.0, c) for c in candidates] + [values]
     stack = np.stack(candidates)
     return stack.min(axis=0), stack.max(axis=0)
+
+
+def _under_slopes(values: np.ndarray, pivot: np.ndarray, slopes: tuple[float, float],
+                  kind: str) -> np.ndarray:
+    """``values`` recalibrated with the slope at its lower end, 1 and its upper end (3 rows)."""
+    if kind == "binary":
+        z = logit(np.clip(values, _EPS, 1 - _EPS))
+        return np.stack([expit(pivot + b * (z - pivot)) for b in (slopes[0], 1.0, slopes[1])])
+    z = _cll(values)
+    rows = [np.exp(-np.exp(pivot + b * (z - pivot))) for b in (slopes[0], 1.0, slopes[1])]
+    return np.stack([np.where(values >= 1.0, 1.0, r) for r in rows])
+
+
+def difference_range(values: np.ndarray, index_values: np.ndarray, pivot: np.ndarray,
+                     slopes: tuple[float, float] | None, kind: str
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Recalibration range of a difference to the index therapy (this therapy minus the index).
+
+    Both predictions are recalibrated with the same slope (lower end, 1, upper end of its
+    validated interval), the difference taken per slope; the range is its min and max. Like the
+    estimates' ranges it is not a confidence interval.
+    """
+    if slopes is None:
+        return None
+    diff = (_under_slopes(values, pivot, slopes, kind)
+            - _under_slopes(index_values, pivot, slopes, kind))
+    return diff.min(axis=0), diff.max(axis=0)
+
+
+def _difference_ranges(models: Mapping[str, EndpointModel], ref: Reference,
+                       raw: Mapping[str, np.ndarray], index: Mapping[str, np.ndarray],
+                       horizons: Sequence[int]) -> dict[str, tuple[float, float]]:
+    """Column key (``response``, ``pfs_12``, ...) -> recalibration range of the difference."""
+    out = {}
+    for name, values in raw.items():  # loop over endpoints
+        em = models[name]
+        band = difference_range(values, index[name], ref.pivots[name], ref.slopes[name], em.kind)
+        if band is None:
+            continue
+        if em.kind == "binary":
+            out["response"] = (float(band[0][0]), float(band[1][0]))
+            continue
+        for h in horizons:  # loop over 2 horizons
+            i = ref.grid.index(float(h))
+            out[f"{name}_{int(h)}"] = (float(band[0][i]), float(band[1][i]))
+    return out
 
 
 def _curve(surv: np.ndarray, band: tuple[np.ndarray, np.ndarray] | None, grid) -> Curve:
@@ -171,28 +221,45 @@ def predict_therapies(models: Mapping[str, EndpointModel], ref: Reference, row: 
                                     positivity=ref.positivity, horizons=ref.grid)
               for name, em in models.items()}
     base = next(iter(tables.values()))
-    out = []
+    out, raws = [], []
     for i, therapy in enumerate(therapies):  # loop over <= 5 therapies
         meta = base.iloc[i]
         if not bool(meta["eligible"]):
             out.append(TherapyPrediction(therapy, therapy_label(therapy), eligible=False,
                                          ineligible_reason=str(meta["reason"])))
+            raws.append(None)
             continue
-        fields: dict[str, Any] = {}
-        for name, table in tables.items():  # loop over endpoints
-            em, r = models[name], table.iloc[i]
-            if em.kind == "binary":
-                p = float(r["response_prob"])
-                band = recalibrate(np.array([p]), ref.pivots[name], ref.slopes[name], "binary")
-                fields["p_response"] = p
-                fields["p_response_ci"] = (float(band[0][0]), float(band[1][0])) if band else None
-            else:
-                surv = r[[f"survival_{t:g}" for t in ref.grid]].to_numpy(dtype=np.float64)
-                band = recalibrate(surv, ref.pivots[name], ref.slopes[name], "survival")
-                curve = _curve(surv, band, ref.grid)
-                fields[name] = curve
-                fields[f"{name}_at"] = _at(curve, horizons)
+        fields, raw = _therapy_fields(models, ref, tables, i, horizons)
         note = str(meta["positivity_note"]) or None
         out.append(TherapyPrediction(therapy, therapy_label(therapy), eligible=True,
                                      positivity_note=note, **fields))
-    return out
+        raws.append(raw)
+    if raws[0] is None:
+        return out
+    return [replace(p, diff_ranges=_difference_ranges(models, ref, raw, raws[0], horizons))
+            if raw is not None and i > 0 else p for i, (p, raw) in enumerate(zip(out, raws,
+                                                                                  strict=True))]
+
+
+def _therapy_fields(models: Mapping[str, EndpointModel], ref: Reference,
+                    tables: Mapping[str, pd.DataFrame], i: int, horizons: Sequence[int]
+                    ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Prediction fields of the ``i``-th therapy, and its raw values per endpoint."""
+    fields: dict[str, Any] = {}
+    raw: dict[str, np.ndarray] = {}
+    for name, table in tables.items():  # loop over endpoints
+        em, r = models[name], table.iloc[i]
+        if em.kind == "binary":
+            p = float(r["response_prob"])
+            band = recalibrate(np.array([p]), ref.pivots[name], ref.slopes[name], "binary")
+            fields["p_response"] = p
+            fields["p_response_ci"] = (float(band[0][0]), float(band[1][0])) if band else None
+            raw[name] = np.array([p])
+        else:
+            surv = r[[f"survival_{t:g}" for t in ref.grid]].to_numpy(dtype=np.float64)
+            band = recalibrate(surv, ref.pivots[name], ref.slopes[name], "survival")
+            curve = _curve(surv, band, ref.grid)
+            fields[name] = curve
+            fields[f"{name}_at"] = _at(curve, horizons)
+            raw[name] = surv
+    return fields, raw

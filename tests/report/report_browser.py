@@ -20,6 +20,27 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 A4_CONTENT_PX = 710  # 210 mm - 2 x 11 mm margins, at 96 CSS px per inch
+A4_CONTENT_HEIGHT_PX = 1024  # 297 mm - 12 mm top - 14 mm bottom margin = 271 mm, at 96 px per inch
+
+_LAYOUT_JS = """JSON.stringify({
+  summary: (() => {
+    const s = document.getElementById('summary');
+    if (!s) return null;
+    const r = s.getBoundingClientRect();
+    return {top: r.top + window.scrollY, height: r.height,
+            breakAfter: getComputedStyle(s).breakAfter,
+            keys: Array.from(s.querySelectorAll('[data-key]')).map(e => e.dataset.key)};
+  })(),
+  svgs: Array.from(document.querySelectorAll('svg')).map(svg => {
+    const b = svg.getBoundingClientRect();
+    return {title: (svg.querySelector('title') || {}).textContent || '',
+            box: [b.left, b.top, b.right, b.bottom],
+            texts: Array.from(svg.querySelectorAll('text')).map(t => {
+              const r = t.getBoundingClientRect();
+              return {text: t.textContent, box: [r.left, r.top, r.right, r.bottom]};
+            })};
+  })
+})"""
 
 
 def find_chromium() -> str | None:
@@ -100,6 +121,7 @@ class PageResult:
     screenshot: bytes
     pdf: bytes
     print_width: dict = field(default_factory=dict)
+    print_layout: dict = field(default_factory=dict)
     console: list[dict] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
 
@@ -190,6 +212,14 @@ class Browser:
         )["result"]["value"]
         return json.loads(value)
 
+    def measure_print_layout(self, session: str, events: list) -> dict:
+        """In print layout (after `measure_print_width`): the first page's box and data keys, and
+        every SVG's box with the boxes of its text elements (CSS px, page coordinates)."""
+        value = self.call(
+            "Runtime.evaluate", {"expression": _LAYOUT_JS, "returnByValue": True}, session, events
+        )["result"]["value"]
+        return json.loads(value)
+
     def load(self, path: Path) -> PageResult:
         """Open a local file, wait for load; return DOM, screenshot, PDF, console, requests."""
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -217,6 +247,7 @@ class Browser:
             "Page.printToPDF", {"preferCSSPageSize": True, "printBackground": True}, session, events
         )["data"]
         print_width = self.measure_print_width(session, events)
+        print_layout = self.measure_print_layout(session, events)
         self.call("Target.closeTarget", {"targetId": target})
         console = [
             e["params"]
@@ -234,6 +265,7 @@ class Browser:
             screenshot=base64.b64decode(shot),
             pdf=base64.b64decode(pdf),
             print_width=print_width,
+            print_layout=print_layout,
             console=console,
             requests=requests,
         )
@@ -264,3 +296,25 @@ def is_error(entry: dict) -> bool:
 def is_network(url: str) -> bool:
     """True for a request that would leave the machine (not file:, data:, about: or blob:)."""
     return urlparse(url).scheme not in ("file", "data", "about", "blob")
+
+
+def _intersection(a: list[float], b: list[float]) -> tuple[float, float]:
+    """Width and height of the overlap of two boxes (left, top, right, bottom); <= 0 if none."""
+    return min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
+
+
+def text_problems(layout: dict, tolerance: float = 0.5) -> list[str]:
+    """Overlapping text boxes within one SVG, and text boxes reaching outside their SVG."""
+    problems = []
+    for svg in layout.get("svgs", []):
+        texts = [t for t in svg["texts"] if t["text"].strip()]
+        for i, a in enumerate(texts):
+            w, h = _intersection(a["box"], svg["box"])
+            left, top, right, bottom = a["box"]
+            if w < right - left - tolerance or h < bottom - top - tolerance:
+                problems.append(f"{svg['title']}: {a['text']!r} is cut by the chart's edge")
+            for b in texts[i + 1:]:
+                w, h = _intersection(a["box"], b["box"])
+                if w > tolerance and h > tolerance:
+                    problems.append(f"{svg['title']}: {a['text']!r} overlaps {b['text']!r}")
+    return problems

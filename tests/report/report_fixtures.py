@@ -12,6 +12,7 @@ from pipeline.report.data import (
     CohortReport,
     Curve,
     Driver,
+    GlanceItem,
     ModelInfo,
     PatientReport,
     TherapyPrediction,
@@ -183,7 +184,34 @@ def build_patient_report() -> PatientReport:
             ("Chromogranin A", "missing-indicator; the model learnt from missingness"),
         ],
         models=models,
+        at_a_glance=list(GLANCE),
+        observed=[("Best response (RECIST)", "partial or complete response"),
+                  ("Progression-free survival", "progression or death at 21.4 months")],
+        in_sample=True,
     )
+
+
+GLANCE = [
+    GlanceItem("ki67_percent", "Ki-67 index", "15 % (G2)", 15.0),
+    GlanceItem("who_grade", "WHO grade (from Ki-67)", "G2", "G2"),
+    GlanceItem("differentiation", "Tumour differentiation", "well differentiated", "well"),
+    GlanceItem("krenning_score", "Krenning-like uptake score", "4 (uptake above spleen)", 4.0),
+    GlanceItem("sstr_suvmax", "SSTR-PET highest SUVmax", "38.2", 38.2),
+    GlanceItem("fdg_pet_done", "FDG-PET done", "done", 1.0),
+    GlanceItem("fdg_positive", "FDG-PET positive", "no", 0.0),
+    GlanceItem("netpet_grade", "NETPET-like grade", "1 (FDG-negative)", 1.0),
+    GlanceItem("cga_log10_uln", "Chromogranin A", "31.6 × ULN (about 3,160 ng/mL)", 1.5),
+    GlanceItem("cga_log_slope_per_month", "CgA trend",
+               "+2.8 % per month (doubling time 24.8 months)", 0.02795),
+    GlanceItem("alp", "Alkaline phosphatase", "212 U/L", 212.0),
+    GlanceItem("albumin", "Albumin", "not measured", None),
+    GlanceItem("ecog", "ECOG performance status", "not recorded", None),
+    GlanceItem("hepatic_tumour_burden_pct", "Hepatic tumour burden", "32 %", 32.0),
+    GlanceItem("primary_site", "Primary tumour site", "Small intestine (midgut)",
+               "small_intestine"),
+    GlanceItem("n_prior_lines", "Number of prior therapy lines", "1", 1.0),
+]
+"""The fixture patient at a glance (texts as `models.explain_text.format_value` writes them)."""
 
 
 def make_png(seed: int, size: tuple[int, int] = (320, 220)) -> bytes:

@@ -125,6 +125,42 @@ def expected_patient_keys(report: PatientReport) -> dict[str, float | str]:
     return exp
 
 
+def _first_cells(p) -> dict[str, tuple]:
+    """Column key -> (estimate, lower, upper) of one therapy on the first page."""
+    cells = {}
+    if p.p_response is not None:
+        cells["response"] = (p.p_response, *(p.p_response_ci or (None, None)))
+    for name, table in (("pfs", p.pfs_at), ("os", p.os_at)):
+        cells |= {f"{name}_{m}": v for m, v in table.items()}
+    return cells
+
+
+def expected_first_page_keys(report: PatientReport) -> dict[str, float | str]:
+    """The numbers the first page must carry: glance values as the feature table holds them,
+    every eligible therapy's estimates, ranges and differences to the index therapy, the rank
+    by the latest PFS month and the best therapy."""
+    exp: dict[str, float | str] = {}
+    for g in report.at_a_glance:
+        exp[f"glance_{g.variable}"] = "" if g.value is None else g.value
+    eligible = [p for p in report.predictions if p.eligible]
+    index = _first_cells(report.predictions[0])
+    for p in eligible:
+        t = slugify(p.therapy)
+        for key, (est, lo, hi) in _first_cells(p).items():
+            exp[f"first_{key}_{t}"] = est
+            if lo is not None:
+                exp[f"first_{key}_{t}_lo"], exp[f"first_{key}_{t}_hi"] = lo, hi
+            if p.therapy != report.index_therapy and key in index:
+                exp[f"first_diff_{key}_{t}"] = est - index[key][0]
+    month = max(report.predictions[0].pfs_at)
+    ranked = sorted(eligible,
+                    key=lambda p: (-p.pfs_at[month][0], p.therapy != report.index_therapy))
+    for rank, p in enumerate(ranked, start=1):
+        exp[f"first_rank_{slugify(p.therapy)}"] = rank
+    exp["best_therapy"] = ranked[0].therapy
+    return exp
+
+
 def expected_metric_keys(models) -> dict[str, float]:
     """Validated metrics as data keys."""
     exp: dict[str, float] = {}

@@ -12,11 +12,23 @@ import re
 import numpy as np
 import pytest
 from PIL import Image
-from report_browser import A4_CONTENT_PX, is_error, is_network
+from report_browser import (
+    A4_CONTENT_HEIGHT_PX,
+    A4_CONTENT_PX,
+    is_error,
+    is_network,
+    text_problems,
+)
 from report_fixtures import build_cohort_report, build_patient_report, make_png
-from report_testkit import assert_keys_match, expected_cohort_keys, expected_patient_keys
+from report_testkit import (
+    assert_keys_match,
+    expected_cohort_keys,
+    expected_first_page_keys,
+    expected_patient_keys,
+)
 
-from pipeline.report import render_cohort_report, render_patient_report, write_html
+from pipeline.report import Driver, render_cohort_report, render_patient_report, write_html
+from pipeline.report.svg import draw_waterfall
 
 pytestmark = pytest.mark.browser
 
@@ -94,6 +106,62 @@ def test_nothing_is_cut_when_printed(loaded, which):
     _, page = loaded[which]
     assert page.print_width["page"] <= A4_CONTENT_PX, page.print_width
     assert page.print_width["widest"] <= A4_CONTENT_PX + 0.5, page.print_width
+
+
+def test_first_page_fits_a4_and_carries_the_numbers(loaded):
+    """Printed, the summary is one A4 page (a page break after it) holding the key numbers."""
+    report, page = loaded["patient"]
+    summary = page.print_layout["summary"]
+    assert summary is not None
+    assert summary["top"] == 0
+    assert summary["height"] <= A4_CONTENT_HEIGHT_PX, summary["height"]
+    assert summary["breakAfter"] == "page"
+    expected = expected_first_page_keys(report)
+    assert set(expected) <= set(summary["keys"]), set(expected) - set(summary["keys"])
+    assert_keys_match(page.dom, expected)
+    assert len(pdf_pages(page.pdf)) >= 2  # the detail follows on later pages
+
+
+@pytest.mark.parametrize("which", ["patient", "cohort"])
+def test_chart_texts_never_overlap_nor_are_cut(loaded, which):
+    """DOM geometry of every SVG text element, laid out as printed."""
+    _, page = loaded[which]
+    svgs = page.print_layout["svgs"]
+    assert svgs
+    assert sum(len(s["texts"]) for s in svgs) > 10
+    assert text_problems(page.print_layout) == []
+
+
+def test_waterfall_with_a_large_first_bar_to_the_left(browser, tmp_path):
+    """The case that used to overprint: a first bar reaching left to the names' column."""
+    drivers = [
+        Driver("ki67_percent", "Ki-67 index", "15 % (G2)", -0.9, "s"),
+        Driver("cga_log10_uln", "Chromogranin A", "31.6 × ULN (about 3,160 ng/mL)", 0.4, "s"),
+        Driver("ecog", "ECOG performance status", "not recorded (assumed 1)", -0.3, "s"),
+        Driver("netpet_grade", "NETPET-like grade",
+               "3 (FDG-positive, FDG SUVmax above half, up to the SSTR SUVmax)", 0.2, "s"),
+    ]
+    svg = draw_waterfall(drivers, title="Top drivers", unit="log-hazard", higher_is_worse=True)
+    page = tmp_path / "waterfall.html"
+    page.write_text(f"<html><body><figure style='max-width:640px'>{svg}</figure></body></html>",
+                    encoding="utf-8")
+    layout = browser.load(page).print_layout
+    assert len(layout["svgs"][0]["texts"]) == 2 * len(drivers) + 5
+    assert text_problems(layout) == []
+
+
+def test_overlap_check_catches_overlaps_and_cuts(browser, tmp_path):
+    """Negative control: overprinted and cut SVG texts are reported."""
+    bad = tmp_path / "overlap.html"
+    bad.write_text(
+        '<html><body><svg viewBox="0 0 200 60" width="400"><title>bad</title>'
+        '<text x="10" y="20">Chromogranin A = 31.6</text><text x="40" y="24">+0.42</text>'
+        '<text x="150" y="50">cut at the edge</text></svg></body></html>',
+        encoding="utf-8",
+    )
+    problems = text_problems(browser.load(bad).print_layout)
+    assert any("overlaps" in p for p in problems), problems
+    assert any("cut by the chart" in p for p in problems), problems
 
 
 def test_harness_detects_errors_and_requests(browser, tmp_path):

@@ -21,7 +21,7 @@ from pipeline.report import (
     render_patient_report,
     write_html,
 )
-from pipeline.report.data import Curve
+from pipeline.report.data import Curve, Driver
 from pipeline.report.render import check_relative_href, format_pct, format_pp, make_image_src
 from pipeline.report.svg import draw_survival_chart, draw_waterfall
 
@@ -181,8 +181,23 @@ def test_waterfall_total_and_colours(patient_report):
     )
     total = sum(d.shap for d in patient_report.drivers_pfs)
     assert f">{total:+.2f}</text>" in svg
-    assert svg.count('fill="#D55E00"') == 4
-    assert svg.count('fill="#0072B2"') == 1
+    bars = re.findall(r'<rect [^>]*fill="(#[0-9A-F]{6})"', svg)
+    assert bars.count("#D55E00") == 4  # bar and its value in the same colour
+    assert bars.count("#0072B2") == 1
+    assert svg.count('fill="#D55E00">+') == 4
+
+
+def test_waterfall_never_cuts_a_label():
+    """A long name and value are wrapped onto lines, whole, and the name column widens for it."""
+    long_value = "not measured (assumed 31.6 × ULN (about 3,160 ng/mL))"
+    drivers = [Driver("cga_log10_uln", "Chromogranin A (latest within the look-back)", long_value,
+                      0.4, "s"), Driver("ecog", "ECOG", "1", -0.1, "s")]
+    svg = draw_waterfall(drivers, title="w", unit="log-hazard", higher_is_worse=True)
+    assert "…" not in svg
+    spans = re.findall(r"<tspan[^>]*>([^<]*)</tspan>", svg)
+    assert " ".join(spans[:-2]).split() == (
+        "Chromogranin A (latest within the look-back) = " + long_value).split()
+    assert all(len(t) <= 34 for t in spans)
 
 
 def test_formatters():
