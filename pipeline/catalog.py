@@ -79,6 +79,11 @@ def truth_dir_for(raw_dir: Path) -> Path:
     return raw_dir.parent / "truth"
 
 
+def registered_file_for(models_dir: Path) -> Path:
+    """The registry record beside a models folder: ``<models_dir>/../registry/registered.json``."""
+    return Path(models_dir).parent / "registry" / "registered.json"
+
+
 def dictionary_path_for(features_file: Path) -> Path:
     """The feature dictionary lives beside the feature table."""
     return features_file.parent / "dictionary.json"

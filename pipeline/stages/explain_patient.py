@@ -62,6 +62,11 @@ def model_info(em: EndpointModel, metrics: Mapping[str, Any]) -> ModelInfo:
     method = str(block.get("validation", ""))
     if "n" in block:
         method += f"; n = {block['n']}, events = {block.get('events', 'n/a')}"
+    reg = em.registered
+    if reg.get("name"):  # the registry's name and version, the files' hash beside them
+        return ModelInfo(em.endpoint, f"{reg['name']} ({em.name})",
+                         f"{reg.get('version', '?')} (files {em.version})", validated,
+                         method.strip("; "), alias=reg.get("alias", ""))
     return ModelInfo(em.endpoint, em.name, em.version, validated, method.strip("; "))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from models.explain import (
     tree_shap,
 )
 from models.persist import load_model
+from pipeline.catalog import registered_file_for
 from pipeline.errors import InputError
 from pipeline.io import read_json
 
@@ -53,6 +54,8 @@ class EndpointModel:
         selection: The train stage's ``selection.json`` (empty if absent).
         name: Selected candidate and class, e.g. ``xgb_cox (XGBCoxSurvival)``.
         version: Short SHA-256 of the saved model files.
+        registered: The registry record of these model files (``name``, ``version``,
+            ``alias``), empty when they were not registered.
     """
 
     endpoint: str
@@ -65,6 +68,7 @@ class EndpointModel:
     selection: dict[str, Any]
     name: str
     version: str
+    registered: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_tree(self) -> bool:
@@ -117,7 +121,17 @@ def load_endpoint_model(models_dir: Path, endpoint: str) -> EndpointModel:
         endpoint=endpoint, kind=kind, model=model, design=design, scale=scale or "",
         variable_of=_variable_map(model, design), explainer=explainer, selection=selection,
         name=f"{chosen} ({cls})" if chosen else cls, version=hash_model_files(model_dir),
+        registered=_registered(models_dir, endpoint),
     )
+
+
+def _registered(models_dir: Path, endpoint: str) -> dict[str, str]:
+    """The registry record of an endpoint (``register`` stage), or {} when there is none."""
+    path = registered_file_for(models_dir)
+    if not path.exists():
+        return {}
+    record = (read_json(path).get("registered") or {}).get(endpoint) or {}
+    return {k: str(record[k]) for k in ("name", "version", "alias") if k in record}
 
 
 def explain_rows(em: EndpointModel, frame: pd.DataFrame) -> ShapResult:

@@ -81,3 +81,25 @@ def test_cli_writes_parquet_and_rejects_bad_input(files, tmp_path):
     assert no_col.exit_code == 2
     assert "ki67_percent" in no_col.output
     assert "Traceback" not in no_col.output
+
+
+def test_reports_name_the_registered_version_and_alias(files, tmp_path):
+    """With the register stage's record beside the models, reports show name, version, alias."""
+    import json
+    import shutil
+
+    from pipeline.stages.explain import load_models
+    from pipeline.stages.explain_patient import model_info
+
+    models_dir = tmp_path / "data" / "models"
+    shutil.copytree(files.models_dir, models_dir)
+    registry = tmp_path / "data" / "registry"
+    registry.mkdir(parents=True)
+    (registry / "registered.json").write_text(json.dumps({"registered": {
+        "pfs": {"name": "net-pfs", "version": "3", "alias": "champion"}}}))
+    models = load_models(models_dir)
+    info = model_info(models["pfs"], {})
+    assert info.name.startswith("net-pfs (")
+    assert info.version.startswith("3 (files ")
+    assert info.alias == "champion"
+    assert model_info(models["os"], {}).alias == ""  # not registered: no alias claimed
