@@ -20,7 +20,8 @@ RULES_SHOWN = ("model", "as_treated", "prrt_else_everolimus")
 
 
 def _pct(v: float) -> str:
-    return f"{100 * v:.0f}%"
+    """A share in percent; estimates outside 0-100 % (doubly robust ones can be) are capped."""
+    return f"{100 * min(max(v, 0.0), 1.0):.0f}%"
 
 
 def _first_block(metrics: Mapping[str, Any], ep: str) -> dict[str, Any] | None:

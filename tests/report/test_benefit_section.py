@@ -56,3 +56,11 @@ def test_rendered_in_the_cohort_report(tmp_path):
     assert "Does the model choose the therapy well?" in html
     assert 'data-key="c_for_benefit_1" data-value="0.56 (0.50-0.64)"' in html
     assert "78% (70-86%)" in html
+
+
+def test_shares_outside_the_unit_interval_are_capped_not_negative(tmp_path):
+    block = _block()
+    block["policy"]["all_ssa"] = {"dr": {"value": -0.002, "lo": -0.03, "hi": 0.026}}
+    section = benefit_section({"pfs": {"benefit": {"12m": block}}}, tmp_path, ["pfs"])
+    rules = {r[0]: r[2] for r in section.policy_rows}
+    assert rules[rule_words("all_ssa", "ssa")] == "0% (0-3%)"
