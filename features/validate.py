@@ -279,12 +279,24 @@ def _link_patients(t: str, checked: dict[str, _Checked], index: pd.Index, ref: d
         f.add(clean.before(p["end_date"], d), "date_order", "end_date",
               clean.describe_order(p["end_date"], "before", "start_date", d))
     if t == "assessments":
-        prog = np.nan_to_num(np.asarray(p["progression"], dtype=float)) == 1
-        start = _line_starts(checked["treatments"], c.pid, p["treatment_line"])
-        f.add(prog & clean.before(d, start), "date_order", date_col,
-              clean.describe_order(d, "progression before", "line start_date", start))
-        f.add(prog & clean.before(get["lc"], d), "date_order", date_col,
-              clean.describe_order(d, "progression after", "last_contact_date", get["lc"]))
+        _check_assessment_dates(c, checked["treatments"], get, date_col)
+
+
+def _check_assessment_dates(c: _Checked, tx: _Checked, get: dict, date_col: str) -> None:
+    """An assessment belongs to a valid line of its patient and lies after the line's start and
+    the diagnosis (so it can never count towards that line's response label otherwise); a
+    progression after the last contact is impossible too."""
+    p, f, d = c.parsed, c.faults, c.parsed[date_col]
+    known = ~np.isnat(get["dx"])  # the patient passed validation
+    start = _line_starts(tx, c.pid, p["treatment_line"])
+    f.add(known & np.isnat(start), "unknown_line", "treatment_line", p["treatment_line"])
+    f.add(clean.before(d, get["dx"]), "date_order", date_col,
+          clean.describe_order(d, "before", "diagnosis_date", get["dx"]))
+    f.add(clean.before(d, start), "date_order", date_col,
+          clean.describe_order(d, "before", "line start_date", start))
+    prog = np.nan_to_num(np.asarray(p["progression"], dtype=float)) == 1
+    f.add(prog & clean.before(get["lc"], d), "date_order", date_col,
+          clean.describe_order(d, "progression after", "last_contact_date", get["lc"]))
 
 
 def _line_starts(tx: _Checked, pid: np.ndarray, line: np.ndarray) -> np.ndarray:

@@ -59,6 +59,11 @@ CASES = [
     ("labs", 0, "date", "1959-12-31", "date_order"),
     ("assessments", 2, "date", "2016-01-20", "date_order"),
     ("patients", 1, "death_date", "2015-01-01", "date_order"),
+    # an assessment before its line started or before the diagnosis, progression or not, and
+    # one of a line the patient never had: none may count towards a response label
+    ("assessments", 0, "date", "2015-03-15", "date_order"),
+    ("assessments", 0, "date", "2015-02-01", "date_order"),
+    ("assessments", 3, "treatment_line", "2", "unknown_line"),
 ]
 
 
