@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 log = logging.getLogger(__name__)
 console = Console()
 errors = Console(stderr=True)
+DEFAULT_PARAMS = Path("params.yaml")
 
 
 def evaluate_flat(
@@ -47,8 +48,10 @@ def evaluate_flat(
     repeats: Annotated[int, typer.Option("--repeats", min=1, help="Repeats of the folds.")] = 3,
     seed: Annotated[int, typer.Option("--seed", help="Seed; same seed = same metrics.json.")] = 0,
     params: Annotated[
-        Path, typer.Option("--params", help="params.yaml: train: sets candidates and tuning.")
-    ] = Path("params.yaml"),
+        Path | None, typer.Option("--params", help="params file whose train: sets candidates "
+                                  "and tuning (default: ./params.yaml if there is one, else "
+                                  "built-in defaults).")
+    ] = None,
 ) -> None:
     """Run the pipeline's model choice and nested cross-validation on a single-table cohort."""
     from pydantic import ValidationError
@@ -64,20 +67,59 @@ def evaluate_flat(
     except ValidationError as err:
         errors.print(f"[bold red]error in params:[/] {err}")
         raise typer.Exit(2) from None
+    except OSError as err:  # --out not writable, disk full ...
+        errors.print(f"[bold red]error:[/] cannot write the results to {out} "
+                     f"({err.strerror or type(err).__name__}). Fix: pass a writable folder "
+                     "to --out")
+        raise typer.Exit(2) from None
+    except (ValueError, ArithmeticError, RuntimeError) as err:
+        log.debug("evaluate-flat stopped", exc_info=True)  # details with -v, never the values
+        errors.print(f"[bold red]error:[/] the analysis of {csv.name} stopped "
+                     f"({type(err).__name__} while fitting or scoring the models). Fix: check the "
+                     "table's columns (run with -v for details)")
+        raise typer.Exit(1) from None
     _print_tables(metrics)
     path = out / "metrics.json"
     console.print(f"selected: [bold]{metrics['selected']}[/]  metrics: [bold]{path}[/]")
 
 
-def _run(csv, time, event, out, response, treatment, exclude, folds, repeats, seed, params, *,
-         reference=None, randomised=False):
-    from pipeline.params import check_model_arguments, load_params
+def load_flat_params(params: Path | None) -> tuple[Any, Any, str]:
+    """``(train, benefit, source)``: from ``params`` or ./params.yaml, else the built-in defaults.
+
+    A named ``params`` file that does not exist is an error (never silently the defaults);
+    families the file lists without settings get the built-in ones.
+
+    Raises:
+        ParamsError: A named file that is missing or invalid.
+    """
+    from pipeline.params import BenefitParams, ParamsError, check_model_arguments, load_params
     from pipeline.stages import evaluate_flat as stage
     from pipeline.stages.train import FACTORIES
 
+    if params is None:
+        if not DEFAULT_PARAMS.is_file():
+            return stage.default_train_params(), BenefitParams(), "built-in defaults"
+        params = DEFAULT_PARAMS
+    elif not Path(params).is_file():
+        raise ParamsError(params, problem="params file not found",
+                          fix="check the path given to --params, or leave --params out to use "
+                              "./params.yaml or the built-in defaults")
     loaded = load_params(params)
-    train = loaded.train
-    check_model_arguments(train, FACTORIES, params)
+    check_model_arguments(loaded.train, FACTORIES, params)
+    train = stage.with_default_models(loaded.train, params)
+    unknown = [n for names in train.candidates.values() for n in names if n not in FACTORIES]
+    if unknown:
+        raise ParamsError(params, problem=f"unknown candidate family '{unknown[0]}' in "
+                          "train.candidates", fix=f"use one of {', '.join(FACTORIES)}")
+    return train, loaded.evaluate.benefit, str(params)
+
+
+def _run(csv, time, event, out, response, treatment, exclude, folds, repeats, seed, params, *,
+         reference=None, randomised=False):
+    from pipeline.stages import evaluate_flat as stage
+
+    train, benefit, source = load_flat_params(params)
+    errors.print(f"settings: {source}")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=errors, transient=True) as progress:
@@ -85,7 +127,7 @@ def _run(csv, time, event, out, response, treatment, exclude, folds, repeats, se
         return stage.run(csv, out, train, time=time, event=event, response=response,
                          treatment=treatment, exclude=exclude, n_splits=folds, n_repeats=repeats,
                          seed=seed, progress=lambda k: progress.advance(task, k),
-                         benefit=loaded.evaluate.benefit, randomised=randomised,
+                         benefit=benefit, randomised=randomised,
                          reference=reference)
 
 

@@ -44,6 +44,72 @@ SURVIVAL = Endpoint("survival", "survival", "time", "event")
 RESPONSE = Endpoint("response", "binary", "response")
 HEADLINE = {"survival": ("harrell_c", "uno_c", "ibs"), "binary": ("auc", "brier", "ici")}
 
+_XGB = {"n_estimators": 300, "learning_rate": 0.05, "max_depth": 2, "min_child_weight": 5.0,
+        "subsample": 0.8, "colsample_bytree": 0.8, "reg_lambda": 1.0,
+        "early_stopping_rounds": 30, "validation_fraction": 0.2, "n_jobs": 1, "random_state": 0,
+        "max_bin": 64}
+_XGB_SPACE = {"max_depth": {"type": "int", "low": 1, "high": 4},
+              "learning_rate": {"type": "float", "low": 0.03, "high": 0.2, "log": True},
+              "min_child_weight": {"type": "float", "low": 1.0, "high": 30.0, "log": True}}
+
+#: Built-in ``train:`` settings of ``evaluate-flat`` when the working folder has no params.yaml
+#: (a user's own table, anywhere): the same candidate families as the pipeline, generic settings
+#: (no column names of the NET cohort), a small tuning budget. Treatment columns stay unpenalised
+#: so the what-if predictions of the benefit figures keep the treatment effect.
+FLAT_DEFAULTS: dict[str, Any] = {
+    "n_jobs": 2,
+    "tuning": {"n_trials": 4, "timeout_s": 120, "validation_fraction": 0.25},
+    "candidates": {"binary": ["logistic", "xgb"],
+                   "survival": ["penalised_cox", "xgb_cox", "xgb_aft"]},
+    "models": {
+        "logistic": {"params": {"C": 0.1, "max_iter": 2000, "treatment_weight": 5.0},
+                     "inner_folds": 3,
+                     "space": {"C": {"type": "float", "low": 0.003, "high": 1.0, "log": True}}},
+        "xgb": {"params": {**_XGB, "max_depth": 3, "min_child_weight": 1.0,
+                           "calibration": "platt", "calibration_folds": 3},
+                "tuning_overrides": {"calibration": "none", "refit": False},
+                "n_trials": 3, "space": _XGB_SPACE},
+        "penalised_cox": {"params": {"method": "coxnet", "alpha": 0.05, "l1_ratio": 0.5,
+                                     "treatment_penalty": 0.0},
+                          "inner_folds": 3,
+                          "space": {"alpha": {"type": "float", "low": 0.005, "high": 0.3,
+                                              "log": True},
+                                    "l1_ratio": {"type": "float", "low": 0.05, "high": 1.0}}},
+        "xgb_cox": {"params": dict(_XGB), "tuning_overrides": {"refit": False}, "n_trials": 3,
+                    "space": _XGB_SPACE},
+        "xgb_aft": {"params": {**_XGB, "distribution": "normal", "sigma": 1.0},
+                    "tuning_overrides": {"refit": False}, "n_trials": 3,
+                    "space": {**_XGB_SPACE,
+                              "sigma": {"type": "float", "low": 0.5, "high": 2.0}}},
+    },
+}
+
+
+def default_train_params() -> TrainParams:
+    """The built-in ``train:`` settings (:data:`FLAT_DEFAULTS`), validated."""
+    return TrainParams.model_validate(FLAT_DEFAULTS)
+
+
+def with_default_models(train: TrainParams, file: Path | str = "params.yaml") -> TrainParams:
+    """``train`` with a built-in model spec for every candidate its ``models:`` does not set.
+
+    Raises:
+        InputError: A candidate family that is neither configured nor built in.
+    """
+    builtin = default_train_params().models
+    models = dict(train.models)
+    for kind, names in train.candidates.items():
+        for name in names:
+            if name in models:
+                continue
+            if name not in builtin:
+                raise _input_error(file, "", f"candidate '{name}' of train.candidates.{kind} "
+                                   "has no entry in train.models and no built-in settings",
+                                   f"configure it under train.models or use one of "
+                                   f"{', '.join(builtin)}")
+            models[name] = builtin[name]
+    return train.model_copy(update={"models": models})
+
 
 def _input_error(file: Path | str, column: str, problem: str, fix: str) -> Exception:
     from pipeline.errors import InputError  # lazy: the CLI's error type
