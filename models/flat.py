@@ -12,12 +12,23 @@ from the observed event times, since a user's table may count days, months or ye
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
+from sklearn.metrics import roc_auc_score
 
-__all__ = ["MAX_LEVELS", "evaluation_times", "infer_dictionary"]
+__all__ = [
+    "LEAK_AUC",
+    "LEAK_SPEARMAN",
+    "MAX_LEVELS",
+    "evaluation_times",
+    "identifier_name",
+    "infer_dictionary",
+    "screen_columns",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -134,3 +145,125 @@ def evaluation_times(
     lo, hi = np.quantile(times, [0.1, 0.9])
     grid = np.unique(np.concatenate([_round_sig(np.linspace(lo, hi, n_grid)), horizons]))
     return horizons.tolist(), grid.tolist()
+
+
+# --- leakage and identifier screen ---------------------------------------------------------
+
+#: A model input whose values (or whose being recorded) separate events from non-events with an
+#: AUC at or above this (either direction) nearly determines the outcome: refused.
+LEAK_AUC = 0.90
+#: A model input whose |Spearman correlation| with the follow-up time is at or above this: refused.
+LEAK_SPEARMAN = 0.90
+#: Integer columns unique per row are identifiers only from this many recorded rows on.
+MIN_ROWS_UNIQUE = 20
+
+_ID_TOKENS = frozenset({"id", "ids", "pid", "mrn", "ssn", "uuid", "guid", "identifier", "nhs",
+                        "nhi", "chi", "bsn", "ipp"})
+_ID_JOINED = ("patientid", "subjectid", "studyid", "caseid", "recordid", "personid",
+              "participantid", "patientnumber", "patientno", "hospitalnumber", "recordnumber",
+              "medicalrecord", "encounterid", "admissionid", "accession")
+
+
+def identifier_name(name: str) -> bool:
+    """Whether a column is named like an identifier (``id``, ``patient_id``, ``MRN``, ...).
+
+    Words are split at non-letters and at lower-to-upper case changes, so ``thyroid`` or
+    ``carcinoid`` are not identifiers.
+    """
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(name))
+    words = [w for w in re.split(r"[^a-z0-9]+", text.lower()) if w]
+    joined = "".join(words)
+    return bool(_ID_TOKENS.intersection(words)) or any(k in joined for k in _ID_JOINED)
+
+
+def _folded_auc(score: np.ndarray, outcome: np.ndarray) -> float:
+    """ROC AUC of ``score`` for a 0/1 ``outcome``, folded to >= 0.5 (NaN with one class)."""
+    if np.unique(outcome).size < 2 or np.unique(score).size < 2:
+        return float("nan")
+    auc = float(roc_auc_score(outcome, score))
+    return max(auc, 1.0 - auc)
+
+
+def _value_score(values: pd.Series, y: np.ndarray) -> np.ndarray:
+    """A score per recorded value: the number itself, or (text) the outcome rate of its level."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    if numeric.notna().all():
+        return numeric.to_numpy(dtype=np.float64)
+    codes = pd.factorize(values.astype(str), sort=True)[0]
+    return pd.Series(y).groupby(codes).transform("mean").to_numpy(dtype=np.float64)
+
+
+def _outcome_checks(values: pd.Series, outcomes: dict[str, np.ndarray], time: np.ndarray
+                    ) -> list[tuple[str, str, float, float]]:
+    """(check, statistic, value, threshold) of the outcome checks one column fails."""
+    found = []
+    present = values.notna().to_numpy()
+    for name, y in outcomes.items():
+        known = ~np.isnan(y)
+        recorded = _folded_auc(present[known].astype(float), y[known])
+        if recorded >= LEAK_AUC:
+            found.append((f"whether it is recorded nearly determines the {name}",
+                          f"AUC of recorded-vs-missing for the {name}", recorded, LEAK_AUC))
+        rows = known & present
+        if rows.sum() < MIN_ROWS_UNIQUE:
+            continue
+        auc = _folded_auc(_value_score(values[rows], y[rows]), y[rows])
+        if auc >= LEAK_AUC:
+            found.append((f"its values nearly determine the {name}",
+                          f"AUC of the values for the {name}", auc, LEAK_AUC))
+    numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    rows = ~np.isnan(numeric) & ~np.isnan(time)
+    if rows.sum() >= MIN_ROWS_UNIQUE and np.unique(numeric[rows]).size > 1:
+        rho = abs(float(spearmanr(numeric[rows], time[rows]).statistic))
+        if rho >= LEAK_SPEARMAN:
+            found.append(("its values nearly determine the follow-up time",
+                          "|Spearman| with the follow-up time", rho, LEAK_SPEARMAN))
+    return found
+
+
+def _identifier_checks(name: str, values: pd.Series) -> list[tuple[str, str, float, float]]:
+    found = []
+    if identifier_name(name):
+        found.append(("named like an identifier", "column name", 1.0, 1.0))
+    numeric = pd.to_numeric(values.dropna(), errors="coerce")
+    n = len(numeric)
+    whole = numeric.notna().all() and bool(np.all(np.mod(numeric.to_numpy(float), 1) == 0))
+    if n >= MIN_ROWS_UNIQUE and whole and numeric.nunique() == n:
+        found.append((f"unique per row ({n} distinct whole numbers in {n} recorded rows)",
+                      "distinct values / recorded rows", 1.0, 1.0))
+    return found
+
+
+def screen_columns(
+    frame: pd.DataFrame,
+    columns: Iterable[str],
+    *,
+    time: np.ndarray,
+    outcomes: dict[str, np.ndarray],
+) -> list[dict]:
+    """Model inputs that look like identifiers or that nearly determine an outcome.
+
+    A column is flagged when it is named like an identifier (:func:`identifier_name`), holds
+    whole numbers unique per row, when whether it is recorded or its values separate the
+    outcome's two classes with an AUC >= :data:`LEAK_AUC` (text levels scored by their outcome
+    rate), or when its |Spearman| with the follow-up time is >= :data:`LEAK_SPEARMAN`.
+
+    Args:
+        frame: The rows (aligned with ``time`` and ``outcomes``).
+        columns: The model inputs to screen.
+        time: Follow-up time per row (NaN: unknown).
+        outcomes: Name (``event``, ``response``) -> 0/1 per row (NaN: unknown).
+
+    Returns:
+        One ``{"column", "problem", "statistic", "value", "threshold"}`` per finding.
+    """
+    time = np.asarray(time, dtype=np.float64)
+    outcomes = {k: np.asarray(v, dtype=np.float64) for k, v in outcomes.items()}
+    findings = []
+    for name in columns:
+        values = frame[name]
+        checks = _identifier_checks(str(name), values) + _outcome_checks(values, outcomes, time)
+        findings += [{"column": str(name), "problem": problem, "statistic": statistic,
+                      "value": round(float(value), 3), "threshold": threshold}
+                     for problem, statistic, value, threshold in checks]
+    return findings

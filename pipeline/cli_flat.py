@@ -44,6 +44,11 @@ def evaluate_flat(
         list[str] | None,
         typer.Option("--exclude", help="Column that is not a model input (repeatable)."),
     ] = None,
+    allow_column: Annotated[
+        list[str] | None,
+        typer.Option("--allow-column", help="Keep this model input although the leakage and "
+                     "identifier screen flags it (repeatable)."),
+    ] = None,
     folds: Annotated[int, typer.Option("--folds", min=2, help="Outer folds per repeat.")] = 5,
     repeats: Annotated[int, typer.Option("--repeats", min=1, help="Repeats of the folds.")] = 3,
     seed: Annotated[int, typer.Option("--seed", help="Seed; same seed = same metrics.json.")] = 0,
@@ -60,7 +65,8 @@ def evaluate_flat(
 
     try:
         metrics = _run(csv, time, event, out, response, treatment, exclude or [], folds, repeats,
-                       seed, params, reference=reference, randomised=randomised)
+                       seed, params, reference=reference, randomised=randomised,
+                       allow=allow_column or [])
     except InputError as err:
         errors.print(f"[bold red]error:[/] {err}")
         raise typer.Exit(2) from None
@@ -115,7 +121,7 @@ def load_flat_params(params: Path | None) -> tuple[Any, Any, str]:
 
 
 def _run(csv, time, event, out, response, treatment, exclude, folds, repeats, seed, params, *,
-         reference=None, randomised=False):
+         reference=None, randomised=False, allow=()):
     from pipeline.stages import evaluate_flat as stage
 
     train, benefit, source = load_flat_params(params)
@@ -128,7 +134,7 @@ def _run(csv, time, event, out, response, treatment, exclude, folds, repeats, se
                          treatment=treatment, exclude=exclude, n_splits=folds, n_repeats=repeats,
                          seed=seed, progress=lambda k: progress.advance(task, k),
                          benefit=benefit, randomised=randomised,
-                         reference=reference)
+                         reference=reference, allow=allow)
 
 
 def _print_tables(metrics: dict) -> None:

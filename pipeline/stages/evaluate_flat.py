@@ -31,7 +31,13 @@ from models.crossval import Candidate, CVResult, TuningConfig, cross_validate, s
 from models.evaluation import repeated_stratified_kfold
 from models.evaluation.benefit_summary import benefit_summary
 from models.evaluation.summary import cv_metrics
-from models.flat import evaluation_times, infer_dictionary
+from models.flat import (
+    LEAK_AUC,
+    LEAK_SPEARMAN,
+    evaluation_times,
+    infer_dictionary,
+    screen_columns,
+)
 from models.survival import make_surv
 from pipeline.io import write_json
 from pipeline.params import BenefitParams, TrainParams
@@ -215,6 +221,43 @@ def response_rows(frame: pd.DataFrame, csv: Path, response: str,
     return frame.loc[keep].reset_index(drop=True), r[keep]
 
 
+def guard_columns(frame: pd.DataFrame, csv: Path, dictionary: dict, roles: dict[str, str | None],
+                  allow: Sequence[str] = ()) -> dict[str, Any]:
+    """Refuse model inputs that look like identifiers or nearly determine the outcome.
+
+    Every model input is screened (:func:`models.flat.screen_columns`); a finding on a column not
+    in ``allow`` stops the run with one message naming each column, the check, the statistic and
+    its threshold. Findings on allowed columns are returned (written to ``metrics.json``).
+
+    Args:
+        roles: ``time``, ``event`` and (optional) ``response`` column names.
+
+    Raises:
+        InputError: Naming the refused columns and the flags that keep or drop them.
+    """
+    t = pd.to_numeric(frame[roles["time"]], errors="coerce").to_numpy(dtype=np.float64)
+    outcomes = {"event": _zero_one(frame[roles["event"]], csv, roles["event"])}
+    if roles.get("response"):
+        outcomes["response"] = _zero_one(frame[roles["response"]], csv, roles["response"])
+    inputs = [f["name"] for f in dictionary["features"]]
+    findings = screen_columns(frame, inputs, time=t, outcomes=outcomes)
+    refused = [f for f in findings if f["column"] not in set(allow)]
+    if refused:
+        names = list(dict.fromkeys(f["column"] for f in refused))
+        detail = "; ".join(
+            f"{f['column']}: {f['problem']}" + (
+                "" if f["statistic"] in ("column name", "distinct values / recorded rows")
+                else f" ({f['statistic']} {f['value']:.2f} >= {f['threshold']:.2f})")
+            for f in refused)
+        raise _input_error(csv, ", ".join(names), "looks like an identifier or an outcome "
+                           f"leak, refused as a model input: {detail}",
+                           f"drop it with --exclude {names[0]} (repeat for each column), or, if "
+                           f"it is known before follow-up starts and is no identifier, keep it "
+                           f"with --allow-column {names[0]}")
+    return {"thresholds": {"auc": LEAK_AUC, "spearman_time": LEAK_SPEARMAN},
+            "screened": len(inputs), "allowed": [f for f in findings if f["column"] in allow]}
+
+
 def folds_digest(splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> str:
     """Short SHA-256 of the outer test folds (to check that two runs used the same folds)."""
     h = hashlib.sha256()
@@ -354,8 +397,12 @@ def run(
     benefit: BenefitParams | None = None,
     randomised: bool = False,
     reference: str | None = None,
+    allow: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Evaluate the candidate models on a single-table cohort; write ``<out_dir>/metrics.json``.
+
+    Model inputs that look like identifiers or nearly determine the outcome are refused
+    (:func:`guard_columns`) unless named in ``allow``.
 
     With ``treatment`` (two or more arms) the benefit figures that need no truth are added to
     each endpoint under ``benefit`` (reference arm: ``reference``, else the first in sort order;
@@ -369,7 +416,7 @@ def run(
     """
     frame = read_cohort(csv)
     roles = {"time": time, "event": event, "response": response, "treatment": treatment}
-    check_columns(frame, csv, roles, exclude)
+    check_columns(frame, csv, roles, [*exclude, *allow])
     not_inputs = [time, event, *exclude, *([response] if response else [])]
     dictionary = infer_dictionary(frame, not_inputs, treatment=treatment)
     if not dictionary["features"]:
@@ -377,6 +424,7 @@ def run(
                            "add covariate columns (numbers or categories with few levels)")
     rows, y, dropped = survival_rows(frame, csv, time, event, n_splits)
     r_rows, r = response_rows(frame, csv, response, n_splits) if response else (None, None)
+    screen = guard_columns(frame, csv, dictionary, roles, allow)
     try:
         horizons, grid = evaluation_times(y["time"], y["event"])
     except ValueError as err:
@@ -395,6 +443,7 @@ def run(
     metrics["features"] = [{k: f[k] for k in ("name", "role", "dtype")}
                            for f in dictionary["features"]]
     metrics["excluded"] = dictionary["excluded"]
+    metrics["screen"] = screen
     write_json(metrics, Path(out_dir) / "metrics.json")
     return metrics
 
