@@ -24,10 +24,12 @@ __all__ = [
     "LEAK_AUC",
     "LEAK_SPEARMAN",
     "MAX_LEVELS",
+    "MIN_CENSORING_SURVIVAL",
     "evaluation_times",
     "identifier_name",
     "infer_dictionary",
     "screen_columns",
+    "truncation_time",
 ]
 
 logger = logging.getLogger(__name__)
@@ -118,19 +120,66 @@ def _round_sig(values: np.ndarray, digits: int = 4) -> np.ndarray:
     return np.array([float(f"{v:.{digits}g}") for v in values], dtype=np.float64)
 
 
+#: The IPCW metrics stop where the censoring survival (the share of patients not yet censored,
+#: Kaplan-Meier) falls below this: beyond it a few patients would carry huge weights, and where
+#: every survivor is censored at one study end it reaches zero (the weights are undefined).
+MIN_CENSORING_SURVIVAL = 0.1
+
+
+def censoring_survival(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan-Meier of the censoring times: ``(distinct times, G(t))``, G right-continuous.
+
+    At a time with both events and censorings the events come first (they are not at risk of
+    being censored), the usual convention of the IPCW weights.
+    """
+    time = np.asarray(time, dtype=np.float64)
+    event = np.asarray(event, dtype=bool)
+    times, inverse = np.unique(time, return_inverse=True)
+    events = np.bincount(inverse, weights=event, minlength=times.size)
+    censored = np.bincount(inverse, weights=~event, minlength=times.size)
+    at_risk = time.size - np.concatenate([[0.0], np.cumsum(events + censored)[:-1]])
+    exposed = at_risk - events
+    hazard = np.divide(censored, exposed, out=np.zeros_like(censored), where=exposed > 0)
+    return times, np.cumprod(1.0 - hazard)
+
+
+def truncation_time(time: np.ndarray, event: np.ndarray,
+                    floor: float = MIN_CENSORING_SURVIVAL) -> dict[str, float]:
+    """The time ``tau`` up to which the IPCW metrics are computed.
+
+    ``tau`` is the first observed time at which the censoring survival ``G`` falls below
+    ``floor`` (in a fixed-length study: the study end, where ``G`` is zero), else the last
+    observed time. The IPCW metrics use the events before ``tau`` only, and every time before
+    it has ``G >= floor``.
+
+    Returns:
+        ``{"tau", "censoring_survival_before_tau", "min_censoring_survival",
+        "events_at_or_after_tau"}``.
+    """
+    times, g = censoring_survival(time, event)
+    low = np.flatnonzero(g < floor)
+    k = int(low[0]) if low.size else times.size - 1
+    before = float(g[k - 1]) if k > 0 else 1.0
+    late = int(np.sum(np.asarray(event, dtype=bool) & (np.asarray(time, float) >= times[k])))
+    return {"tau": float(times[k]), "censoring_survival_before_tau": round(before, 4),
+            "min_censoring_survival": floor, "events_at_or_after_tau": late}
+
+
 def evaluation_times(
-    time: np.ndarray, event: np.ndarray, n_grid: int = 20
+    time: np.ndarray, event: np.ndarray, n_grid: int = 20, tau: float | None = None
 ) -> tuple[list[float], list[float]]:
     """Horizons for the time-dependent AUC and the grid for the integrated Brier score.
 
     The horizons are the quartiles of the observed event times; the grid spans the 10th to
     90th percentile of the event times (as ``sksurv`` recommends for the IBS) in ``n_grid``
     steps and includes the horizons. Both depend on the outcome only, in the table's unit.
+    With ``tau`` only the event times before it count (so horizons and grid lie before it).
 
     Args:
         time: Follow-up times, shape ``(n,)``.
         event: Event indicators (bool or 0/1), shape ``(n,)``.
         n_grid: Number of evenly spaced grid times.
+        tau: Truncation time of the IPCW metrics (:func:`truncation_time`), or ``None``.
 
     Returns:
         ``(horizons, grid)``, each sorted and unique.
@@ -139,6 +188,8 @@ def evaluation_times(
         ValueError: If fewer than two distinct event times are observed.
     """
     times = np.asarray(time, dtype=np.float64)[np.asarray(event, dtype=bool)]
+    if tau is not None:
+        times = times[times < tau]
     if np.unique(times).size < 2:
         raise ValueError("need at least two distinct event times to evaluate survival")
     horizons = np.unique(_round_sig(np.quantile(times, [0.25, 0.5, 0.75])))

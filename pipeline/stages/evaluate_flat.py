@@ -37,6 +37,7 @@ from models.flat import (
     evaluation_times,
     infer_dictionary,
     screen_columns,
+    truncation_time,
 )
 from models.survival import make_surv
 from pipeline.io import write_json
@@ -286,6 +287,7 @@ def evaluate_endpoint(
     candidates: Sequence[Candidate] | None = None,
     progress: Callable[[int], None] | None = None,
     treatment: Treatment | None = None,
+    truncation: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Nested CV of the candidates on one endpoint; metrics of every candidate and the selected.
 
@@ -301,6 +303,8 @@ def evaluate_endpoint(
         horizons: Time-dependent AUC horizons (survival).
         grid: Times at which survival is predicted (IBS grid, survival).
         candidates: Override of the params' candidates (default: ``candidates_for``).
+        truncation: :func:`models.flat.truncation_time` of the survival outcome: the IPCW
+            metrics (Uno's C, time-dependent AUC, IBS) stop at its ``tau``.
     """
     splits = repeated_stratified_kfold(y, n_splits, n_repeats, seed=seed)
     cands = list(candidates) if candidates is not None else candidates_for(endpoint, params)
@@ -317,6 +321,7 @@ def evaluate_endpoint(
     for name in order:
         result = cv_metrics(cv.predictions[cv.predictions["candidate"] == name], y,
                             kind=endpoint.kind, horizons=list(horizons),
+                            tau=truncation["tau"] if truncation else None,
                             on_error=lambda m, n=name: log.warning("%s %s: %s", endpoint.name,
                                                                    n, m))
         models[name] = {**result["metrics"], "folds_scored": result["n_folds"]}
@@ -339,6 +344,13 @@ def evaluate_endpoint(
     }
     if survival:
         block.update(horizons=list(horizons), time_grid=list(grid))
+        if truncation:
+            block["ipcw_truncation"] = {
+                **truncation,
+                "rule": "Uno's C, time-dependent AUC and IBS use follow-up up to tau (events "
+                        "at or after tau censored there): tau is the first time at which the "
+                        "censoring survival falls below min_censoring_survival; Harrell's C "
+                        "uses every row"}
     if treatment is not None:
         block["benefit"] = flat_benefit(frame, dictionary, y, endpoint, cv, selected,
                                         splits[:n_splits], treatment, horizons, seed)
@@ -425,15 +437,16 @@ def run(
     rows, y, dropped = survival_rows(frame, csv, time, event, n_splits)
     r_rows, r = response_rows(frame, csv, response, n_splits) if response else (None, None)
     screen = guard_columns(frame, csv, dictionary, roles, allow)
+    truncation = truncation_time(y["time"], y["event"])
     try:
-        horizons, grid = evaluation_times(y["time"], y["event"])
+        horizons, grid = evaluation_times(y["time"], y["event"], tau=truncation["tau"])
     except ValueError as err:
         raise _input_error(csv, time, str(err), "check the time column's unit and values") from None
     arms = _treatment(frame, csv, treatment, benefit, randomised, reference)
     common = {"n_splits": n_splits, "n_repeats": n_repeats, "seed": seed, "progress": progress,
               "treatment": arms}
     metrics = evaluate_endpoint(rows, dictionary, y, SURVIVAL, params, horizons=horizons,
-                                grid=grid, **common)
+                                grid=grid, truncation=truncation, **common)
     metrics["dropped_rows"] = dropped
     if response:
         metrics["response"] = evaluate_endpoint(r_rows, dictionary, r, RESPONSE, params, **common)
