@@ -264,7 +264,8 @@ def _outcome_checks(values: pd.Series, outcomes: dict[str, np.ndarray], time: np
                           f"AUC of the values for the {name}", auc, LEAK_AUC))
     numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
     rows = ~np.isnan(numeric) & ~np.isnan(time)
-    if rows.sum() >= MIN_ROWS_UNIQUE and np.unique(numeric[rows]).size > 1:
+    varied = np.unique(numeric[rows]).size > 1 and np.unique(time[rows]).size > 1
+    if rows.sum() >= MIN_ROWS_UNIQUE and varied:
         rho = abs(float(spearmanr(numeric[rows], time[rows]).statistic))
         if rho >= LEAK_SPEARMAN:
             found.append(("its values nearly determine the follow-up time",

@@ -49,6 +49,10 @@ def evaluate_flat(
         typer.Option("--allow-column", help="Keep this model input although the leakage and "
                      "identifier screen flags it (repeatable)."),
     ] = None,
+    mlflow: Annotated[
+        bool, typer.Option("--mlflow/--no-mlflow", help="Log one MLflow run (store: "
+                           "MLFLOW_TRACKING_URI, else ./mlflow.db).")
+    ] = True,
     folds: Annotated[int, typer.Option("--folds", min=2, help="Outer folds per repeat.")] = 5,
     repeats: Annotated[int, typer.Option("--repeats", min=1, help="Repeats of the folds.")] = 3,
     seed: Annotated[int, typer.Option("--seed", help="Seed; same seed = same metrics.json.")] = 0,
@@ -59,14 +63,31 @@ def evaluate_flat(
     ] = None,
 ) -> None:
     """Run the pipeline's model choice and nested cross-validation on a single-table cohort."""
+    metrics, train, source = _stopping_on_errors(
+        csv, out, lambda: _run(csv, time, event, out, response, treatment, exclude or [], folds,
+                               repeats, seed, params, reference=reference,
+                               randomised=randomised, allow=allow_column or []))
+    _print_tables(metrics)
+    if mlflow:
+        options = {"settings": source, "time": time, "event": event, "response": response,
+                   "treatment": treatment, "folds": folds, "repeats": repeats, "seed": seed,
+                   "randomised": randomised}
+        _log_run(metrics, out, csv, train, options)
+    console.print(f"report: [bold]{out / 'report.html'}[/]  metrics: "
+                  f"[bold]{out / 'metrics.json'}[/]")
+    response_sel = metrics["response"]["selected"] if "response" in metrics else "none"
+    console.print(f"selected: survival [bold]{metrics['selected']}[/], response "
+                  f"[bold]{response_sel}[/]")
+
+
+def _stopping_on_errors(csv: Path, out: Path, work: Any) -> Any:
+    """``work()``, with every foreseeable failure as one line and exit code 2 (1: fitting)."""
     from pydantic import ValidationError
 
     from pipeline.errors import InputError
 
     try:
-        metrics = _run(csv, time, event, out, response, treatment, exclude or [], folds, repeats,
-                       seed, params, reference=reference, randomised=randomised,
-                       allow=allow_column or [])
+        return work()
     except InputError as err:
         errors.print(f"[bold red]error:[/] {err}")
         raise typer.Exit(2) from None
@@ -81,12 +102,24 @@ def evaluate_flat(
     except (ValueError, ArithmeticError, RuntimeError) as err:
         log.debug("evaluate-flat stopped", exc_info=True)  # details with -v, never the values
         errors.print(f"[bold red]error:[/] the analysis of {csv.name} stopped "
-                     f"({type(err).__name__} while fitting or scoring the models). Fix: check the "
-                     "table's columns (run with -v for details)")
+                     f"({type(err).__name__} while fitting or scoring the models). Fix: check "
+                     "the table's columns (run with -v for details)")
         raise typer.Exit(1) from None
-    _print_tables(metrics)
-    path = out / "metrics.json"
-    console.print(f"selected: [bold]{metrics['selected']}[/]  metrics: [bold]{path}[/]")
+
+
+def _log_run(metrics: dict, out: Path, csv: Path, train: Any, options: dict) -> None:
+    """Log the MLflow run; a store that cannot be reached is a warning (the files are written)."""
+    from mlflow.exceptions import MlflowException
+
+    from pipeline.stages.evaluate_flat_outputs import log_mlflow_run
+
+    try:
+        run_id = log_mlflow_run(metrics, out, csv, options, train.model_dump())
+    except (MlflowException, OSError) as err:
+        errors.print(f"[yellow]warning:[/] MLflow run not logged ({type(err).__name__}); the "
+                     f"results are in {out}. Check MLFLOW_TRACKING_URI or pass --no-mlflow")
+        return
+    console.print(f"MLflow run: [bold]{run_id}[/]")
 
 
 def load_flat_params(params: Path | None) -> tuple[Any, Any, str]:
@@ -130,11 +163,12 @@ def _run(csv, time, event, out, response, treatment, exclude, folds, repeats, se
                TimeElapsedColumn())
     with Progress(*columns, console=errors, transient=True) as progress:
         task = progress.add_task("nested CV (fold fits)", total=None)
-        return stage.run(csv, out, train, time=time, event=event, response=response,
+        metrics = stage.run(csv, out, train, time=time, event=event, response=response,
                          treatment=treatment, exclude=exclude, n_splits=folds, n_repeats=repeats,
                          seed=seed, progress=lambda k: progress.advance(task, k),
                          benefit=benefit, randomised=randomised,
                          reference=reference, allow=allow)
+    return metrics, train, source
 
 
 def _print_tables(metrics: dict) -> None:

@@ -42,7 +42,9 @@ from models.flat import (
 from models.survival import make_surv
 from pipeline.io import write_json
 from pipeline.params import BenefitParams, TrainParams
+from pipeline.stages import evaluate_flat_outputs as outputs
 from pipeline.stages.evaluate_benefit import benefit_config
+from pipeline.stages.evaluate_flat_outputs import CSV_ROW
 from pipeline.stages.train import Endpoint, candidates_for
 
 log = logging.getLogger(__name__)
@@ -288,8 +290,13 @@ def evaluate_endpoint(
     progress: Callable[[int], None] | None = None,
     treatment: Treatment | None = None,
     truncation: dict[str, float] | None = None,
+    out_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Nested CV of the candidates on one endpoint; metrics of every candidate and the selected.
+
+    With ``out_dir`` the selected model refit on every row, the out-of-fold predictions and the
+    plots are written (:mod:`pipeline.stages.evaluate_flat_outputs`; ``frame`` then needs the
+    :data:`CSV_ROW` column) and listed under ``outputs``.
 
     With ``treatment`` every outer test row is also scored under every arm (out-of-fold what-if)
     and the benefit figures of the selected model are added under ``benefit``.
@@ -351,10 +358,30 @@ def evaluate_endpoint(
                         "at or after tau censored there): tau is the first time at which the "
                         "censoring survival falls below min_censoring_survival; Harrell's C "
                         "uses every row"}
+    if out_dir is not None:
+        chosen = next(c for c in cands if c.name == selected)
+        block["outputs"] = write_endpoint_outputs(frame, dictionary, y, endpoint, cv, chosen,
+                                                  _tuning(params), seed, horizons, out_dir)
     if treatment is not None:
         block["benefit"] = flat_benefit(frame, dictionary, y, endpoint, cv, selected,
                                         splits[:n_splits], treatment, horizons, seed)
     return block
+
+
+def write_endpoint_outputs(frame: pd.DataFrame, dictionary: dict, y: Any, endpoint: Endpoint,
+                           cv: CVResult, chosen: Candidate, tuning: TuningConfig, seed: int,
+                           horizons: Sequence[float], out_dir: Path) -> dict[str, Any]:
+    """Selected model (native), out-of-fold predictions and plots of one endpoint."""
+    folder = Path(out_dir) / endpoint.name
+    model = outputs.save_selected(frame.drop(columns=CSV_ROW), dictionary, y, endpoint.kind,
+                                  chosen, tuning, seed, folder)
+    predictions = outputs.write_predictions(cv, frame[CSV_ROW].to_numpy(), folder)
+    plots_dir = Path(out_dir) / "plots"
+    if endpoint.kind == "survival":
+        plots = outputs.survival_plots(cv, chosen.name, y, list(horizons), plots_dir)
+    else:
+        plots = outputs.response_plots(cv, chosen.name, y, plots_dir)
+    return {"model": model, "predictions": predictions, "plots": plots}
 
 
 class Treatment:
@@ -410,8 +437,12 @@ def run(
     randomised: bool = False,
     reference: str | None = None,
     allow: Sequence[str] = (),
+    artifacts: bool = True,
 ) -> dict[str, Any]:
     """Evaluate the candidate models on a single-table cohort; write ``<out_dir>/metrics.json``.
+
+    With ``artifacts`` (default) also the selected models (native format), the out-of-fold
+    predictions, the plots and ``report.html`` (:mod:`pipeline.stages.evaluate_flat_outputs`).
 
     Model inputs that look like identifiers or nearly determine the outcome are refused
     (:func:`guard_columns`) unless named in ``allow``.
@@ -434,8 +465,12 @@ def run(
     if not dictionary["features"]:
         raise _input_error(csv, "", "no usable model input column",
                            "add covariate columns (numbers or categories with few levels)")
-    rows, y, dropped = survival_rows(frame, csv, time, event, n_splits)
-    r_rows, r = response_rows(frame, csv, response, n_splits) if response else (None, None)
+    if CSV_ROW in frame.columns:
+        raise _input_error(csv, CSV_ROW, "column name reserved for the output row numbers",
+                           "rename the column")
+    numbered = frame.assign(**{CSV_ROW: np.arange(1, len(frame) + 1)})
+    rows, y, dropped = survival_rows(numbered, csv, time, event, n_splits)
+    r_rows, r = response_rows(numbered, csv, response, n_splits) if response else (None, None)
     screen = guard_columns(frame, csv, dictionary, roles, allow)
     truncation = truncation_time(y["time"], y["event"])
     try:
@@ -444,7 +479,7 @@ def run(
         raise _input_error(csv, time, str(err), "check the time column's unit and values") from None
     arms = _treatment(frame, csv, treatment, benefit, randomised, reference)
     common = {"n_splits": n_splits, "n_repeats": n_repeats, "seed": seed, "progress": progress,
-              "treatment": arms}
+              "treatment": arms, "out_dir": Path(out_dir) if artifacts else None}
     metrics = evaluate_endpoint(rows, dictionary, y, SURVIVAL, params, horizons=horizons,
                                 grid=grid, truncation=truncation, **common)
     metrics["dropped_rows"] = dropped
@@ -458,6 +493,8 @@ def run(
     metrics["excluded"] = dictionary["excluded"]
     metrics["screen"] = screen
     write_json(metrics, Path(out_dir) / "metrics.json")
+    if artifacts:
+        outputs.write_report(metrics, Path(out_dir))
     return metrics
 
 
