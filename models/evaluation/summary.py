@@ -73,9 +73,9 @@ def survival_fold_metrics(
     """Harrell's and Uno's C, time-dependent AUC, Brier and calibration of one test fold.
 
     With ``tau`` (a time where the censoring survival is still clearly positive) the IPCW
-    metrics use every test row with its follow-up truncated at ``tau`` (:func:`truncate`)
-    instead of dropping the test rows beyond the training follow-up; horizons and grid times
-    at or beyond ``tau`` are not used.
+    metrics use every test row with its follow-up truncated at ``tau`` or the last training
+    time, whichever is earlier (:func:`truncate`), instead of dropping the test rows beyond the
+    training follow-up; horizons and grid times at or beyond it are not used.
 
     Args:
         y_train: Survival outcome of the fold's training rows (censoring reference).
@@ -91,7 +91,8 @@ def survival_fold_metrics(
     # IPCW metrics need test times below the training follow-up (the censoring distribution is
     # unknown beyond it): they use the test rows inside it (or, with tau, every row truncated
     # at tau); Harrell's C uses every row.
-    if tau is not None:
+    if tau is not None:  # and never beyond the training follow-up (G unknown there)
+        tau = min(float(tau), _max_time(y_train))
         y_train, y_test = truncate(y_train, tau), truncate(y_test, tau)
         horizons = [h for h in horizons if h < tau]
     inside = y_test[y_test.dtype.names[1]] < _max_time(y_train)

@@ -354,10 +354,10 @@ def evaluate_endpoint(
         if truncation:
             block["ipcw_truncation"] = {
                 **truncation,
-                "rule": "Uno's C, time-dependent AUC and IBS use follow-up up to tau (events "
-                        "at or after tau censored there): tau is the first time at which the "
-                        "censoring survival falls below min_censoring_survival; Harrell's C "
-                        "uses every row"}
+                "rule": "Uno's C, time-dependent AUC and IBS use follow-up up to tau (or a "
+                        "fold's last training time, if earlier; events at or after it censored "
+                        "there): tau is the first time at which the censoring survival falls "
+                        "below min_censoring_survival; Harrell's C uses every row"}
     if out_dir is not None:
         chosen = next(c for c in cands if c.name == selected)
         block["outputs"] = write_endpoint_outputs(frame, dictionary, y, endpoint, cv, chosen,
