@@ -235,12 +235,17 @@ def _folded_auc(score: np.ndarray, outcome: np.ndarray) -> float:
     return max(auc, 1.0 - auc)
 
 
-def _value_score(values: pd.Series, y: np.ndarray) -> np.ndarray:
-    """A score per recorded value: the number itself, or (text) the outcome rate of its level."""
+def _value_score(values: pd.Series, y: np.ndarray) -> np.ndarray | None:
+    """A score per recorded value: the number itself, or (text) the outcome rate of its level.
+
+    ``None`` for text with fewer than 10 rows a level on average (level rates would fit noise).
+    """
     numeric = pd.to_numeric(values, errors="coerce")
     if numeric.notna().all():
         return numeric.to_numpy(dtype=np.float64)
-    codes = pd.factorize(values.astype(str), sort=True)[0]
+    codes, levels = pd.factorize(values.astype(str), sort=True)
+    if len(levels) > max(2, len(values) // 10):
+        return None
     return pd.Series(y).groupby(codes).transform("mean").to_numpy(dtype=np.float64)
 
 
@@ -258,7 +263,8 @@ def _outcome_checks(values: pd.Series, outcomes: dict[str, np.ndarray], time: np
         rows = known & present
         if rows.sum() < MIN_ROWS_UNIQUE:
             continue
-        auc = _folded_auc(_value_score(values[rows], y[rows]), y[rows])
+        score = _value_score(values[rows], y[rows])
+        auc = float("nan") if score is None else _folded_auc(score, y[rows])
         if auc >= LEAK_AUC:
             found.append((f"its values nearly determine the {name}",
                           f"AUC of the values for the {name}", auc, LEAK_AUC))
@@ -277,11 +283,15 @@ def _identifier_checks(name: str, values: pd.Series) -> list[tuple[str, str, flo
     found = []
     if identifier_name(name):
         found.append(("named like an identifier", "column name", 1.0, 1.0))
-    numeric = pd.to_numeric(values.dropna(), errors="coerce")
-    n = len(numeric)
-    whole = numeric.notna().all() and bool(np.all(np.mod(numeric.to_numpy(float), 1) == 0))
-    if n >= MIN_ROWS_UNIQUE and whole and numeric.nunique() == n:
-        found.append((f"unique per row ({n} distinct whole numbers in {n} recorded rows)",
+    present = values.dropna()
+    n = len(present)
+    numeric = pd.to_numeric(present, errors="coerce")
+    # numbers: only whole numbers count (measurements with decimals are often all distinct)
+    codes = (numeric.notna().all()
+             and not bool(np.all(np.mod(numeric.to_numpy(float), 1) == 0)))
+    if n >= MIN_ROWS_UNIQUE and not codes and present.astype(str).nunique() == n:
+        kind = "whole numbers" if numeric.notna().all() else "values"
+        found.append((f"unique per row ({n} distinct {kind} in {n} recorded rows)",
                       "distinct values / recorded rows", 1.0, 1.0))
     return found
 
@@ -296,9 +306,10 @@ def screen_columns(
     """Model inputs that look like identifiers or that nearly determine an outcome.
 
     A column is flagged when it is named like an identifier (:func:`identifier_name`), holds
-    whole numbers unique per row, when whether it is recorded or its values separate the
+    text or whole numbers unique per row, when whether it is recorded or its values separate the
     outcome's two classes with an AUC >= :data:`LEAK_AUC` (text levels scored by their outcome
-    rate), or when its |Spearman| with the follow-up time is >= :data:`LEAK_SPEARMAN`.
+    rate, when there are >= 10 rows a level on average), or when its |Spearman| with the
+    follow-up time is >= :data:`LEAK_SPEARMAN`.
 
     Args:
         frame: The rows (aligned with ``time`` and ``outcomes``).

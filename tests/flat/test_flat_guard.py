@@ -126,3 +126,12 @@ def test_allow_column_must_exist(tmp_path):
     with pytest.raises(InputError, match="column not found"):
         stage.run(path, tmp_path / "out", stage.default_train_params(), time="months",
                   event="died", n_splits=3, n_repeats=1, allow=["nope"])
+
+
+def test_text_code_unique_per_row_is_refused():
+    frame = make_cohort(40)
+    frame["code"] = [f"K{i * 7919 % 1000:03d}x" for i in range(40)]  # 40 distinct codes
+    found = screen_columns(frame, ["code", "age"], time=frame["months"].to_numpy(),
+                           outcomes={"event": frame["died"].to_numpy(float)})
+    assert [(f["column"], f["problem"]) for f in found] == [
+        ("code", "unique per row (40 distinct values in 40 recorded rows)")]
