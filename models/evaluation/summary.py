@@ -37,6 +37,7 @@ __all__ = [
     "cv_metrics",
     "surv_columns",
     "survival_fold_metrics",
+    "truncate",
 ]
 
 logger = logging.getLogger(__name__)
@@ -67,8 +68,14 @@ def survival_fold_metrics(
     surv: pd.DataFrame,
     horizons: Sequence[float],
     calibration_horizons: Sequence[float] = (12.0, 24.0),
+    tau: float | None = None,
 ) -> dict[str, float]:
     """Harrell's and Uno's C, time-dependent AUC, Brier and calibration of one test fold.
+
+    With ``tau`` (a time where the censoring survival is still clearly positive) the IPCW
+    metrics use every test row with its follow-up truncated at ``tau`` or the last training
+    time, whichever is earlier (:func:`truncate`), instead of dropping the test rows beyond the
+    training follow-up; horizons and grid times at or beyond it are not used.
 
     Args:
         y_train: Survival outcome of the fold's training rows (censoring reference).
@@ -77,16 +84,22 @@ def survival_fold_metrics(
         surv: Predicted survival, one column ``surv_<t>`` per time on the grid.
         horizons: Horizons for the time-dependent AUC.
         calibration_horizons: Horizons for calibration and Brier.
+        tau: Truncation time of the IPCW metrics, or ``None``.
     """
     grid = surv_columns(surv)
     out = {"harrell_c": harrell_c(y_test, risk)}
     # IPCW metrics need test times below the training follow-up (the censoring distribution is
-    # unknown beyond it): they use the test rows inside it; Harrell's C uses every row.
+    # unknown beyond it): they use the test rows inside it (or, with tau, every row truncated
+    # at tau); Harrell's C uses every row.
+    if tau is not None:  # and never beyond the training follow-up (G unknown there)
+        tau = min(float(tau), _max_time(y_train))
+        y_train, y_test = truncate(y_train, tau), truncate(y_test, tau)
+        horizons = [h for h in horizons if h < tau]
     inside = y_test[y_test.dtype.names[1]] < _max_time(y_train)
-    if not inside.all():
+    if tau is None and not inside.all():
         y_test, risk = y_test[inside], np.asarray(risk)[inside]
         surv = surv.loc[inside] if isinstance(surv, pd.DataFrame) else surv[inside]
-    out["uno_c"] = uno_c(y_train, y_test, risk)
+    out["uno_c"] = uno_c(y_train, y_test, risk, tau)
     td = time_dependent_auc(y_train, y_test, risk, list(horizons))
     for t, auc in zip(td["times"], td["auc"], strict=True):
         out[f"td_auc_{t:g}"] = float(auc)
@@ -105,6 +118,15 @@ def survival_fold_metrics(
         cal = survival_calibration_by_decile(y_test, s, t)
         out[f"calibration_slope_{t:g}"] = float(cal["slope"])
         out[f"calibration_citl_{t:g}"] = float(cal["citl"])
+    return out
+
+
+def truncate(y: np.ndarray, tau: float) -> np.ndarray:
+    """Survival outcome administratively censored at ``tau``: events at or after it censored."""
+    event_name, time_name = y.dtype.names
+    out = y.copy()
+    out[event_name] = y[event_name] & (y[time_name] < tau)
+    out[time_name] = np.minimum(y[time_name], tau)
     return out
 
 
@@ -131,6 +153,7 @@ def cv_metrics(
     horizons: Sequence[float] = (12.0, 24.0, 36.0),
     truth_score: np.ndarray | None = None,
     on_error: Callable[[str], None] | None = None,
+    tau: float | None = None,
 ) -> dict[str, Any]:
     """Summarise the out-of-fold predictions of ONE candidate over its folds.
 
@@ -143,6 +166,7 @@ def cv_metrics(
         truth_score: Optional true risk of every row (simulated data): the oracle's metric is
             computed on the same test rows, and the ratio model / oracle reported.
         on_error: Called with a message when a fold's metric is undefined (skipped, counted).
+        tau: Truncation time of the IPCW metrics (:func:`survival_fold_metrics`), or ``None``.
 
     Returns:
         ``{"metrics": {name: {mean, lo, hi, sd, n}}, "oracle": {...} | None, "n_folds": k}``.
@@ -158,7 +182,7 @@ def cv_metrics(
                 in_repeat = predictions.loc[predictions["repeat"] == repeat, "row"].to_numpy()
                 train_rows = np.setdiff1d(in_repeat, rows)
                 vals = survival_fold_metrics(
-                    y[train_rows], y[rows], test["score"].to_numpy(), test, horizons
+                    y[train_rows], y[rows], test["score"].to_numpy(), test, horizons, tau=tau
                 )
         except ValueError as err:
             if on_error:

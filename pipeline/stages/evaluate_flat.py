@@ -31,11 +31,20 @@ from models.crossval import Candidate, CVResult, TuningConfig, cross_validate, s
 from models.evaluation import repeated_stratified_kfold
 from models.evaluation.benefit_summary import benefit_summary
 from models.evaluation.summary import cv_metrics
-from models.flat import evaluation_times, infer_dictionary
+from models.flat import (
+    LEAK_AUC,
+    LEAK_SPEARMAN,
+    evaluation_times,
+    infer_dictionary,
+    screen_columns,
+    truncation_time,
+)
 from models.survival import make_surv
 from pipeline.io import write_json
 from pipeline.params import BenefitParams, TrainParams
+from pipeline.stages import evaluate_flat_outputs as outputs
 from pipeline.stages.evaluate_benefit import benefit_config
+from pipeline.stages.evaluate_flat_outputs import CSV_ROW
 from pipeline.stages.train import Endpoint, candidates_for
 
 log = logging.getLogger(__name__)
@@ -43,6 +52,72 @@ log = logging.getLogger(__name__)
 SURVIVAL = Endpoint("survival", "survival", "time", "event")
 RESPONSE = Endpoint("response", "binary", "response")
 HEADLINE = {"survival": ("harrell_c", "uno_c", "ibs"), "binary": ("auc", "brier", "ici")}
+
+_XGB = {"n_estimators": 300, "learning_rate": 0.05, "max_depth": 2, "min_child_weight": 5.0,
+        "subsample": 0.8, "colsample_bytree": 0.8, "reg_lambda": 1.0,
+        "early_stopping_rounds": 30, "validation_fraction": 0.2, "n_jobs": 1, "random_state": 0,
+        "max_bin": 64}
+_XGB_SPACE = {"max_depth": {"type": "int", "low": 1, "high": 4},
+              "learning_rate": {"type": "float", "low": 0.03, "high": 0.2, "log": True},
+              "min_child_weight": {"type": "float", "low": 1.0, "high": 30.0, "log": True}}
+
+#: Built-in ``train:`` settings of ``evaluate-flat`` when the working folder has no params.yaml
+#: (a user's own table, anywhere): the same candidate families as the pipeline, generic settings
+#: (no column names of the NET cohort), a small tuning budget. Treatment columns stay unpenalised
+#: so the what-if predictions of the benefit figures keep the treatment effect.
+FLAT_DEFAULTS: dict[str, Any] = {
+    "n_jobs": 2,
+    "tuning": {"n_trials": 4, "timeout_s": 120, "validation_fraction": 0.25},
+    "candidates": {"binary": ["logistic", "xgb"],
+                   "survival": ["penalised_cox", "xgb_cox", "xgb_aft"]},
+    "models": {
+        "logistic": {"params": {"C": 0.1, "max_iter": 2000, "treatment_weight": 5.0},
+                     "inner_folds": 3,
+                     "space": {"C": {"type": "float", "low": 0.003, "high": 1.0, "log": True}}},
+        "xgb": {"params": {**_XGB, "max_depth": 3, "min_child_weight": 1.0,
+                           "calibration": "platt", "calibration_folds": 3},
+                "tuning_overrides": {"calibration": "none", "refit": False},
+                "n_trials": 3, "space": _XGB_SPACE},
+        "penalised_cox": {"params": {"method": "coxnet", "alpha": 0.05, "l1_ratio": 0.5,
+                                     "treatment_penalty": 0.0},
+                          "inner_folds": 3,
+                          "space": {"alpha": {"type": "float", "low": 0.005, "high": 0.3,
+                                              "log": True},
+                                    "l1_ratio": {"type": "float", "low": 0.05, "high": 1.0}}},
+        "xgb_cox": {"params": dict(_XGB), "tuning_overrides": {"refit": False}, "n_trials": 3,
+                    "space": _XGB_SPACE},
+        "xgb_aft": {"params": {**_XGB, "distribution": "normal", "sigma": 1.0},
+                    "tuning_overrides": {"refit": False}, "n_trials": 3,
+                    "space": {**_XGB_SPACE,
+                              "sigma": {"type": "float", "low": 0.5, "high": 2.0}}},
+    },
+}
+
+
+def default_train_params() -> TrainParams:
+    """The built-in ``train:`` settings (:data:`FLAT_DEFAULTS`), validated."""
+    return TrainParams.model_validate(FLAT_DEFAULTS)
+
+
+def with_default_models(train: TrainParams, file: Path | str = "params.yaml") -> TrainParams:
+    """``train`` with a built-in model spec for every candidate its ``models:`` does not set.
+
+    Raises:
+        InputError: A candidate family that is neither configured nor built in.
+    """
+    builtin = default_train_params().models
+    models = dict(train.models)
+    for kind, names in train.candidates.items():
+        for name in names:
+            if name in models:
+                continue
+            if name not in builtin:
+                raise _input_error(file, "", f"candidate '{name}' of train.candidates.{kind} "
+                                   "has no entry in train.models and no built-in settings",
+                                   f"configure it under train.models or use one of "
+                                   f"{', '.join(builtin)}")
+            models[name] = builtin[name]
+    return train.model_copy(update={"models": models})
 
 
 def _input_error(file: Path | str, column: str, problem: str, fix: str) -> Exception:
@@ -149,6 +224,43 @@ def response_rows(frame: pd.DataFrame, csv: Path, response: str,
     return frame.loc[keep].reset_index(drop=True), r[keep]
 
 
+def guard_columns(frame: pd.DataFrame, csv: Path, dictionary: dict, roles: dict[str, str | None],
+                  allow: Sequence[str] = ()) -> dict[str, Any]:
+    """Refuse model inputs that look like identifiers or nearly determine the outcome.
+
+    Every model input is screened (:func:`models.flat.screen_columns`); a finding on a column not
+    in ``allow`` stops the run with one message naming each column, the check, the statistic and
+    its threshold. Findings on allowed columns are returned (written to ``metrics.json``).
+
+    Args:
+        roles: ``time``, ``event`` and (optional) ``response`` column names.
+
+    Raises:
+        InputError: Naming the refused columns and the flags that keep or drop them.
+    """
+    t = pd.to_numeric(frame[roles["time"]], errors="coerce").to_numpy(dtype=np.float64)
+    outcomes = {"event": _zero_one(frame[roles["event"]], csv, roles["event"])}
+    if roles.get("response"):
+        outcomes["response"] = _zero_one(frame[roles["response"]], csv, roles["response"])
+    inputs = [f["name"] for f in dictionary["features"]]
+    findings = screen_columns(frame, inputs, time=t, outcomes=outcomes)
+    refused = [f for f in findings if f["column"] not in set(allow)]
+    if refused:
+        names = list(dict.fromkeys(f["column"] for f in refused))
+        detail = "; ".join(
+            f"{f['column']}: {f['problem']}" + (
+                "" if f["statistic"] in ("column name", "distinct values / recorded rows")
+                else f" ({f['statistic']} {f['value']:.2f} >= {f['threshold']:.2f})")
+            for f in refused)
+        raise _input_error(csv, ", ".join(names), "looks like an identifier or an outcome "
+                           f"leak, refused as a model input: {detail}",
+                           f"drop it with --exclude {names[0]} (repeat for each column), or, if "
+                           f"it is known before follow-up starts and is no identifier, keep it "
+                           f"with --allow-column {names[0]}")
+    return {"thresholds": {"auc": LEAK_AUC, "spearman_time": LEAK_SPEARMAN},
+            "screened": len(inputs), "allowed": [f for f in findings if f["column"] in allow]}
+
+
 def folds_digest(splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> str:
     """Short SHA-256 of the outer test folds (to check that two runs used the same folds)."""
     h = hashlib.sha256()
@@ -177,8 +289,14 @@ def evaluate_endpoint(
     candidates: Sequence[Candidate] | None = None,
     progress: Callable[[int], None] | None = None,
     treatment: Treatment | None = None,
+    truncation: dict[str, float] | None = None,
+    out_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Nested CV of the candidates on one endpoint; metrics of every candidate and the selected.
+
+    With ``out_dir`` the selected model refit on every row, the out-of-fold predictions and the
+    plots are written (:mod:`pipeline.stages.evaluate_flat_outputs`; ``frame`` then needs the
+    :data:`CSV_ROW` column) and listed under ``outputs``.
 
     With ``treatment`` every outer test row is also scored under every arm (out-of-fold what-if)
     and the benefit figures of the selected model are added under ``benefit``.
@@ -192,6 +310,8 @@ def evaluate_endpoint(
         horizons: Time-dependent AUC horizons (survival).
         grid: Times at which survival is predicted (IBS grid, survival).
         candidates: Override of the params' candidates (default: ``candidates_for``).
+        truncation: :func:`models.flat.truncation_time` of the survival outcome: the IPCW
+            metrics (Uno's C, time-dependent AUC, IBS) stop at its ``tau``.
     """
     splits = repeated_stratified_kfold(y, n_splits, n_repeats, seed=seed)
     cands = list(candidates) if candidates is not None else candidates_for(endpoint, params)
@@ -208,6 +328,7 @@ def evaluate_endpoint(
     for name in order:
         result = cv_metrics(cv.predictions[cv.predictions["candidate"] == name], y,
                             kind=endpoint.kind, horizons=list(horizons),
+                            tau=truncation["tau"] if truncation else None,
                             on_error=lambda m, n=name: log.warning("%s %s: %s", endpoint.name,
                                                                    n, m))
         models[name] = {**result["metrics"], "folds_scored": result["n_folds"]}
@@ -230,10 +351,37 @@ def evaluate_endpoint(
     }
     if survival:
         block.update(horizons=list(horizons), time_grid=list(grid))
+        if truncation:
+            block["ipcw_truncation"] = {
+                **truncation,
+                "rule": "Uno's C, time-dependent AUC and IBS use follow-up up to tau (or a "
+                        "fold's last training time, if earlier; events at or after it censored "
+                        "there): tau is the first time at which the censoring survival falls "
+                        "below min_censoring_survival; Harrell's C uses every row"}
+    if out_dir is not None:
+        chosen = next(c for c in cands if c.name == selected)
+        block["outputs"] = write_endpoint_outputs(frame, dictionary, y, endpoint, cv, chosen,
+                                                  _tuning(params), seed, horizons, out_dir)
     if treatment is not None:
         block["benefit"] = flat_benefit(frame, dictionary, y, endpoint, cv, selected,
                                         splits[:n_splits], treatment, horizons, seed)
     return block
+
+
+def write_endpoint_outputs(frame: pd.DataFrame, dictionary: dict, y: Any, endpoint: Endpoint,
+                           cv: CVResult, chosen: Candidate, tuning: TuningConfig, seed: int,
+                           horizons: Sequence[float], out_dir: Path) -> dict[str, Any]:
+    """Selected model (native), out-of-fold predictions and plots of one endpoint."""
+    folder = Path(out_dir) / endpoint.name
+    model = outputs.save_selected(frame.drop(columns=CSV_ROW), dictionary, y, endpoint.kind,
+                                  chosen, tuning, seed, folder)
+    predictions = outputs.write_predictions(cv, frame[CSV_ROW].to_numpy(), folder)
+    plots_dir = Path(out_dir) / "plots"
+    if endpoint.kind == "survival":
+        plots = outputs.survival_plots(cv, chosen.name, y, list(horizons), plots_dir)
+    else:
+        plots = outputs.response_plots(cv, chosen.name, y, plots_dir)
+    return {"model": model, "predictions": predictions, "plots": plots}
 
 
 class Treatment:
@@ -288,8 +436,16 @@ def run(
     benefit: BenefitParams | None = None,
     randomised: bool = False,
     reference: str | None = None,
+    allow: Sequence[str] = (),
+    artifacts: bool = True,
 ) -> dict[str, Any]:
     """Evaluate the candidate models on a single-table cohort; write ``<out_dir>/metrics.json``.
+
+    With ``artifacts`` (default) also the selected models (native format), the out-of-fold
+    predictions, the plots and ``report.html`` (:mod:`pipeline.stages.evaluate_flat_outputs`).
+
+    Model inputs that look like identifiers or nearly determine the outcome are refused
+    (:func:`guard_columns`) unless named in ``allow``.
 
     With ``treatment`` (two or more arms) the benefit figures that need no truth are added to
     each endpoint under ``benefit`` (reference arm: ``reference``, else the first in sort order;
@@ -303,23 +459,29 @@ def run(
     """
     frame = read_cohort(csv)
     roles = {"time": time, "event": event, "response": response, "treatment": treatment}
-    check_columns(frame, csv, roles, exclude)
+    check_columns(frame, csv, roles, [*exclude, *allow])
     not_inputs = [time, event, *exclude, *([response] if response else [])]
     dictionary = infer_dictionary(frame, not_inputs, treatment=treatment)
     if not dictionary["features"]:
         raise _input_error(csv, "", "no usable model input column",
                            "add covariate columns (numbers or categories with few levels)")
-    rows, y, dropped = survival_rows(frame, csv, time, event, n_splits)
-    r_rows, r = response_rows(frame, csv, response, n_splits) if response else (None, None)
+    if CSV_ROW in frame.columns:
+        raise _input_error(csv, CSV_ROW, "column name reserved for the output row numbers",
+                           "rename the column")
+    numbered = frame.assign(**{CSV_ROW: np.arange(1, len(frame) + 1)})
+    rows, y, dropped = survival_rows(numbered, csv, time, event, n_splits)
+    r_rows, r = response_rows(numbered, csv, response, n_splits) if response else (None, None)
+    screen = guard_columns(frame, csv, dictionary, roles, allow)
+    truncation = truncation_time(y["time"], y["event"])
     try:
-        horizons, grid = evaluation_times(y["time"], y["event"])
+        horizons, grid = evaluation_times(y["time"], y["event"], tau=truncation["tau"])
     except ValueError as err:
         raise _input_error(csv, time, str(err), "check the time column's unit and values") from None
     arms = _treatment(frame, csv, treatment, benefit, randomised, reference)
     common = {"n_splits": n_splits, "n_repeats": n_repeats, "seed": seed, "progress": progress,
-              "treatment": arms}
+              "treatment": arms, "out_dir": Path(out_dir) if artifacts else None}
     metrics = evaluate_endpoint(rows, dictionary, y, SURVIVAL, params, horizons=horizons,
-                                grid=grid, **common)
+                                grid=grid, truncation=truncation, **common)
     metrics["dropped_rows"] = dropped
     if response:
         metrics["response"] = evaluate_endpoint(r_rows, dictionary, r, RESPONSE, params, **common)
@@ -329,7 +491,10 @@ def run(
     metrics["features"] = [{k: f[k] for k in ("name", "role", "dtype")}
                            for f in dictionary["features"]]
     metrics["excluded"] = dictionary["excluded"]
+    metrics["screen"] = screen
     write_json(metrics, Path(out_dir) / "metrics.json")
+    if artifacts:
+        outputs.write_report(metrics, Path(out_dir))
     return metrics
 
 
