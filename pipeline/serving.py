@@ -59,15 +59,34 @@ def safe_name(name: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def nearest_name(name: str, known: Sequence[str]) -> str | None:
+    """The valid field a misspelt one most likely meant (case-insensitive), or None."""
+    low = {k.lower(): k for k in known}
+    key = name.lower()
+    if key in low:
+        return low[key]
+    if len(key) >= 3:
+        prefixed = sorted((k for k in low if k.startswith(key) or key.startswith(k)), key=len)
+        if prefixed:
+            return low[prefixed[0]]
+    close = difflib.get_close_matches(key, list(low), n=1, cutoff=0.6)
+    return low[close[0]] if close else None
+
+
+def _hint(name: str, known: Sequence[str]) -> str:
+    close = nearest_name(name, known)
+    return f" (did you mean '{close}'?)" if close else ""
+
+
 def unknown_fields_error(unknown: Sequence[Any], known: Sequence[str]) -> RequestError:
-    """``field 'ki67': unknown input (did you mean 'ki67_percent'?)`` for the first unknown."""
-    names = sorted({safe_name(u) for u in unknown})
-    hints = []
-    for name in names[:5]:
-        close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-        hints.append(f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
-    return RequestError(names[0], f"unknown input; unknown fields: {', '.join(hints)}{more}")
+    """``field 'ki67': unknown input (did you mean 'ki67_percent'?)``, other unknowns listed."""
+    names = list(dict.fromkeys(safe_name(u) for u in unknown))
+    problem = f"unknown input{_hint(names[0], known)}"
+    if len(names) > 1:
+        others = [f"'{n}'{_hint(n, known)}" for n in names[1:6]]
+        more = f" and {len(names) - 6} more" if len(names) > 6 else ""
+        problem += f"; other unknown fields: {', '.join(others)}{more}"
+    return RequestError(names[0], problem)
 
 
 # --------------------------------------------------------------------------- input contract
