@@ -213,6 +213,9 @@ def check_request(frame: pd.DataFrame, spec: Sequence[dict[str, Any]],
         raise RequestError("(body)", "the request has no rows")
     if n > max_rows:
         raise RequestError("(body)", f"at most {max_rows} rows per request")
+    empty = np.flatnonzero(frame.isna().to_numpy().all(axis=1)) if len(frame.columns) else [0]
+    if len(empty):
+        raise RequestError("(body)", f"row {int(empty[0])} has no input values")
     extra_required = set(required)
     out = {}
     for field in spec:  # loop over the fields, vectorised over patients
