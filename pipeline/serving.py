@@ -297,6 +297,25 @@ def build_signature(spec: Sequence[dict[str, Any]], kind: str, horizons_months: 
     return ModelSignature(inputs=inputs, outputs=outputs, params=params)
 
 
+def as_model_inputs(frame: pd.DataFrame, schema: Any) -> pd.DataFrame:
+    """``frame`` ready for a loaded model's ``predict``: its signature's columns, ints as floats.
+
+    MLflow refuses an ``int64`` column for a ``double`` input ("lossy") with a message quoting
+    the rows; in-process callers (promotion, tests) pass their frames through here first.
+    """
+    if schema is None:
+        return frame
+    names = [c for c in schema.input_names() if c in frame.columns]
+    doubles = {c.name for c in schema.inputs
+               if getattr(c.type, "name", None) in ("double", "float")}
+    out = frame[names].copy()
+    for name in names:
+        if name in doubles and (pd.api.types.is_integer_dtype(out[name])
+                                or pd.api.types.is_bool_dtype(out[name])):
+            out[name] = out[name].astype(np.float64)
+    return out
+
+
 # --------------------------------------------------------------------------- logging
 
 
