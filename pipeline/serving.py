@@ -152,11 +152,11 @@ def _check_numeric(values: np.ndarray, present: np.ndarray, field: dict[str, Any
         raise RequestError(name, "must be a number (true/false is not accepted)")
     if (kinds == "text").any():
         raise RequestError(name, "must be a finite number, not text")
+    numbers = np.full(values.shape[0], np.nan)
     try:
-        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
-    except (TypeError, ValueError):
-        raise RequestError(name, "must be a single number") from None
-    numbers = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+        numbers[present] = np.asarray(values[present], dtype=np.float64) if present.any() else []
+    except (TypeError, ValueError):  # a list, a dict, an object that is no number
+        raise RequestError(name, "must be a finite number") from None
     if (present & np.isnan(numbers)).any() or np.isinf(numbers).any():
         raise RequestError(name, "must be a finite number")
     lo, hi = plausible_range(field, open_limit)
@@ -175,7 +175,7 @@ def _check_categorical(values: np.ndarray, present: np.ndarray, field: dict[str,
     if (present & ~is_text).any():
         raise RequestError(name, "must be a text category")
     cats = field.get("categories")
-    if cats is not None and (present & ~np.isin(values, np.asarray(cats, dtype=object))).any():
+    if cats is not None and any(v not in cats for v in values[present]):
         raise RequestError(name, f"must be one of {sorted(cats)}")
     return np.where(present, values, None)
 
