@@ -21,7 +21,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from clinical.endpoints import ENDPOINTS as CLINICAL_ENDPOINTS
+from features import labs
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +119,7 @@ def build_input_spec(dictionary: dict[str, Any], feature_names: Sequence[str],
             "required": name in required,
             "label": entry.get("label", name),
             "unit": entry.get("unit", ""),
+            "reference": ((entry.get("display") or {}).get("reference") or {}).get("value"),
         })
     return spec
 
@@ -180,6 +183,22 @@ def _check_categorical(values: np.ndarray, present: np.ndarray, field: dict[str,
     return np.where(present, values, None)
 
 
+def _check_shape(frame: Any, names: Sequence[str], max_rows: int) -> None:
+    """A table with known columns only, 1..max_rows rows, none of them empty."""
+    if not isinstance(frame, pd.DataFrame):
+        raise RequestError("(body)", "expected a table of patients (dataframe_split/records)")
+    unknown = [c for c in frame.columns if c not in set(names)]
+    if unknown:
+        raise unknown_fields_error(unknown, names)
+    if len(frame) == 0:
+        raise RequestError("(body)", "the request has no rows")
+    if len(frame) > max_rows:
+        raise RequestError("(body)", f"at most {max_rows} rows per request")
+    empty = np.flatnonzero(frame.isna().to_numpy().all(axis=1)) if len(frame.columns) else [0]
+    if len(empty):
+        raise RequestError("(body)", f"row {int(empty[0])} has no input values")
+
+
 def check_request(frame: pd.DataFrame, spec: Sequence[dict[str, Any]],
                   max_rows: int = MAX_ROWS, required: Iterable[str] = (),
                   open_limit: float = OPEN_BOUND_LIMIT) -> pd.DataFrame:
@@ -202,20 +221,8 @@ def check_request(frame: pd.DataFrame, spec: Sequence[dict[str, Any]],
         RequestError: naming the first offending field (never its value); an unknown field
             is named with the nearest valid one.
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise RequestError("(body)", "expected a table of patients (dataframe_split/records)")
-    names = [f["name"] for f in spec]
-    unknown = [c for c in frame.columns if c not in set(names)]
-    if unknown:
-        raise unknown_fields_error(unknown, names)
+    _check_shape(frame, [f["name"] for f in spec], max_rows)
     n = len(frame)
-    if n == 0:
-        raise RequestError("(body)", "the request has no rows")
-    if n > max_rows:
-        raise RequestError("(body)", f"at most {max_rows} rows per request")
-    empty = np.flatnonzero(frame.isna().to_numpy().all(axis=1)) if len(frame.columns) else [0]
-    if len(empty):
-        raise RequestError("(body)", f"row {int(empty[0])} has no input values")
     extra_required = set(required)
     out = {}
     for field in spec:  # loop over the fields, vectorised over patients
@@ -242,6 +249,103 @@ def missing_inputs(checked: pd.DataFrame) -> list[list[str]]:
     isna = checked.isna().to_numpy()
     cols = list(checked.columns)
     return [[cols[j] for j in np.flatnonzero(row)] for row in isna]
+
+
+@dataclass(frozen=True)
+class UnitInput:
+    """A request field in clinical units that the server turns into a model feature.
+
+    ``convert(raw, uln)`` is the features stage's own function (``features.labs``), so a
+    request is engineered exactly as the training data were.
+    """
+
+    raw: str
+    unit: str
+    raw_range: tuple[float, float]
+    target: str
+    uln: str
+    uln_range: tuple[float, float]
+    convert: Callable[[Any, Any], Any]
+
+
+UNIT_INPUTS = (
+    UnitInput("cga_ng_ml", "ng/mL", (0.0, 100_000.0), "cga_log10_uln", "cga_uln_ng_ml",
+              (1.0, 10_000.0), labs.cga_log10_uln),
+    UnitInput("alp", "U/L", (0.0, 5_000.0), "alp_x_uln", "alp_uln_u_l", (10.0, 2_000.0),
+              labs.alp_x_uln),
+)
+
+
+def unit_inputs(spec: Sequence[dict[str, Any]]) -> list[UnitInput]:
+    """The clinical-unit inputs a model with this spec accepts (those whose feature it takes)."""
+    names = {f["name"] for f in spec}
+    return [u for u in UNIT_INPUTS if u.target in names]
+
+
+def unit_field_names(spec: Sequence[dict[str, Any]]) -> list[str]:
+    """Request fields accepted on top of the spec's: raw values and their ULNs."""
+    names = {f["name"] for f in spec}
+    out = []
+    for u in unit_inputs(spec):
+        out += [n for n in (u.raw, u.uln) if n not in names]
+    return out
+
+
+def _unit_values(frame: pd.DataFrame, name: str, bounds: tuple[float, float]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    values = frame[name].to_numpy(dtype=object)
+    present = ~pd.isna(values)
+    field = {"name": name, "dtype": "numeric", "range": list(bounds)}
+    return _check_numeric(values, present, field), present
+
+
+def convert_units(frame: pd.DataFrame, spec: Sequence[dict[str, Any]]
+                  ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Clinical-unit fields (raw CgA with its ULN, ALP in U/L) -> the model's features.
+
+    A missing ULN is the one of the training data (the dictionary's reference). Returns the
+    frame with the features filled (the raw and ULN fields dropped unless the model takes
+    them) and ``{feature: raw field}`` for every feature computed.
+
+    Raises:
+        RequestError: a raw value or ULN out of range, both the raw value and its feature
+            given, or no ULN where the model records none.
+    """
+    by_name = {f["name"]: f for f in spec}
+    frame, converted = frame.copy(), {}
+    for u in unit_inputs(spec):
+        if u.raw in frame.columns:
+            raw, has_raw = _unit_values(frame, u.raw, u.raw_range)
+        else:
+            raw, has_raw = np.full(len(frame), np.nan), np.zeros(len(frame), bool)
+        uln = np.full(len(frame), np.nan)
+        if u.uln in frame.columns:
+            uln, has_uln = _unit_values(frame, u.uln, u.uln_range)
+            if (has_uln & ~has_raw).any():
+                raise RequestError(u.uln, f"is given without {u.raw}")
+        if not has_raw.any() or (u.raw in by_name and u.target in frame.columns):
+            frame = frame.drop(columns=[c for c in (u.raw, u.uln)
+                                        if c in frame.columns and c not in by_name])
+            continue
+        default = by_name[u.target].get("reference")
+        if default is None and (has_raw & np.isnan(uln)).any():
+            raise RequestError(u.uln, f"is required with {u.raw} (this model records no ULN)")
+        uln = np.where(np.isnan(uln), np.nan if default is None else float(default), uln)
+        if u.target in frame.columns and (has_raw & ~pd.isna(frame[u.target])).any():
+            raise RequestError(u.target, f"give either {u.raw} or {u.target}, not both")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = np.where(has_raw, u.convert(np.where(has_raw, raw, 1.0), uln), np.nan)
+        lo, hi = plausible_range(by_name[u.target])
+        if (value[has_raw] < lo).any() or (value[has_raw] > hi).any():
+            raise RequestError(u.raw, f"gives {u.target} outside its range {_bound_text(lo, hi)}")
+        target = (frame[u.target].to_numpy(dtype=object) if u.target in frame.columns
+                  else np.full(len(frame), None, dtype=object))
+        frame[u.target] = np.where(has_raw, value, target)
+        frame = frame.drop(columns=[c for c in (u.raw, u.uln)
+                                    if c in frame.columns and c not in by_name])
+        if has_raw.any():
+            converted[u.target] = u.raw
+    return frame, converted
 
 
 def synthetic_example(spec: Sequence[dict[str, Any]]) -> pd.DataFrame:

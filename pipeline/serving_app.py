@@ -13,6 +13,9 @@ with ``mlflow.pyfunc.load_model`` and keeps MLflow's request format (``dataframe
   must be JSON numbers (no text, no ``true``/``false``) inside the dictionary's plausible range;
 * answers the predictions with, per row, the inputs that were missing (handled as missing data
   by the model) and warnings, plus the model's registered name, version and alias;
+* accepts inputs in clinical units (raw CgA in ng/mL with its ULN, ALP in U/L with its ULN)
+  and turns them into the model's features with the features stage's own functions
+  (``pipeline.serving.convert_units``), listed in ``converted_inputs``;
 * writes finite numbers only: a non-finite score is a 400 naming the open-range inputs given.
 
 Messages name fields and rules, never a submitted value (platform-notes §1.3).
@@ -38,8 +41,11 @@ from pipeline.serving import (
     OPEN_BOUND_LIMIT,
     RequestError,
     check_request,
+    convert_units,
     missing_inputs,
     safe_name,
+    unit_field_names,
+    unit_inputs,
     unknown_fields_error,
 )
 
@@ -271,6 +277,7 @@ class Scorer:
         self.spec = list(inner.spec)
         self.endpoint = inner.config.get("endpoint")
         self.names = [f["name"] for f in self.spec]
+        self.accepted = self.names + unit_field_names(self.spec)  # + raw CgA, ALP, ULNs
         self.required = tuple(r for r in settings.required if r in self.names)
         self.open_fields = [f["name"] for f in self.spec if f["dtype"] in NUMERIC_DTYPES
                             and None in list(f.get("range") or [None, None])]
@@ -291,6 +298,14 @@ class Scorer:
                   | {"range": list(_finite_range(f, self.settings.open_bound)),
                      "required": bool(f.get("required")) or f["name"] in self.required}
                   for f in self.spec]
+        for u in unit_inputs(self.spec):
+            fields += [{"name": n, "dtype": "numeric", "unit": unit, "label": label,
+                        "categories": None, "range": list(bounds), "required": False,
+                        "converts_to": u.target}
+                       for n, unit, label, bounds in (
+                           (u.raw, u.unit, f"{u.target} in clinical units", u.raw_range),
+                           (u.uln, u.unit, f"upper limit of normal of {u.raw}", u.uln_range))
+                       if n not in self.names]
         return {"model": self.model_info(), "inputs": fields,
                 "limits": {"max_rows": self.settings.max_rows,
                            "max_body_bytes": self.settings.max_body_bytes,
@@ -299,7 +314,8 @@ class Scorer:
     def score(self, raw: bytes) -> dict[str, Any]:
         """Parse, check and score one request body; raises ``BodyError``/``RequestError``."""
         body = parse_json(raw, self.settings.max_depth)
-        frame, params = request_rows(body, self.names, self.settings.max_rows)
+        frame, params = request_rows(body, self.accepted, self.settings.max_rows)
+        frame, converted = convert_units(frame, self.spec)
         checked = check_request(frame, self.spec, self.settings.max_rows, self.required,
                                 self.settings.open_bound)
         out = self._predict(checked, params)
@@ -311,6 +327,7 @@ class Scorer:
         return {"predictions": out.to_dict(orient="records"),
                 "imputed_inputs": missing,
                 "warnings": [self._warnings(m) for m in missing],
+                "converted_inputs": converted,
                 "model": self.model_info()}
 
     def _predict(self, checked: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:

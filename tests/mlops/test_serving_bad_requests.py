@@ -25,9 +25,15 @@ pytestmark = pytest.mark.slow
 
 N_BAD = 600
 INPUTS = ["age_at_index", "ki67_percent", "krenning_score", "functional_syndrome",
-          "cga_log_slope_per_month", "therapy"]
+          "cga_log_slope_per_month", "cga_log10_uln", "alp_x_uln", "therapy"]
 OPEN_SLOPE = {"name": "cga_log_slope_per_month", "label": "CgA trend", "unit": "ln/month",
               "dtype": "numeric", "range": [None, None], "role": "feature"}
+LAB_ENTRIES = [  # as features.dictionary writes them (ULNs of training: 100 ng/mL, 120 U/L)
+    {"name": "cga_log10_uln", "dtype": "numeric", "range": [-2.0, 3.0], "role": "feature",
+     "display": {"transform": "log10_multiple", "reference": {"value": 100.0, "unit": "ng/mL"}}},
+    {"name": "alp_x_uln", "dtype": "numeric", "range": [0, 41.666667], "role": "feature",
+     "display": {"reference": {"value": 120.0, "unit": "U/L"}}},
+]
 
 
 def _cohort(n: int, seed: int):
@@ -35,6 +41,8 @@ def _cohort(n: int, seed: int):
     frame = simulate_cohort(n, seed)
     frame["functional_syndrome"] = rng.integers(0, 2, n).astype(float)
     frame["cga_log_slope_per_month"] = rng.normal(0, 0.05, n)
+    frame["cga_log10_uln"] = rng.normal(0.5, 0.6, n).clip(-2, 3).round(3)
+    frame["alp_x_uln"] = rng.gamma(2.0, 0.6, n).round(3)
     return frame
 
 
@@ -53,7 +61,7 @@ def server(tmp_path_factory, empty_store_db):
         from pipeline import tracking
 
         tracking.configure("bad-requests", artifact_root=tmp / "mlartifacts")
-        dictionary = {"features": [*DICTIONARY["features"], OPEN_SLOPE]}
+        dictionary = {"features": [*DICTIONARY["features"], OPEN_SLOPE, *LAB_ENTRIES]}
         train = _cohort(400, 5)
         design = DesignMatrix().fit(train[INPUTS], dictionary)
         model = XGBCoxSurvival(n_estimators=40).fit(
@@ -131,7 +139,7 @@ def test_misspelt_field_named_with_nearest_and_answer_is_complete(server):
     answer = json.loads(text)
     assert status == 200, text
     assert sorted(answer["imputed_inputs"][0]) == sorted(set(INPUTS) - set(sparse))
-    assert "4 of 6 inputs are missing" in answer["warnings"][0][0]
+    assert "6 of 8 inputs are missing" in answer["warnings"][0][0]
     assert answer["model"]["version"] == "1"
 
 
@@ -157,3 +165,24 @@ def test_body_over_the_limit_is_413_and_the_server_stays_up(server):
     assert "larger than 200000 bytes" in json.loads(text)["message"]
     assert client.post(json.dumps({"dataframe_records": [row]}).encode())[0] == 200
     assert proc.poll() is None
+
+
+def test_clinical_units_score_like_the_engineered_features(server):
+    base, _, good_rows = server
+    client = Client(f"{base}/invocations")
+    row = good_rows.iloc[1].to_dict()
+    status, engineered = client.post(json.dumps({"dataframe_records": [row]}).encode())
+    assert status == 200, engineered
+    raw = {k: v for k, v in row.items() if k not in ("cga_log10_uln", "alp_x_uln")}
+    raw["cga_ng_ml"] = 10 ** row["cga_log10_uln"] * 50.0  # an assay with ULN 50 ng/mL
+    raw["cga_uln_ng_ml"] = 50.0
+    raw["alp"] = row["alp_x_uln"] * 120.0  # U/L; no ULN given: the training one
+    status, text = client.post(json.dumps({"dataframe_records": [raw]}).encode())
+    assert status == 200, text
+    answer, expected = json.loads(text), json.loads(engineered)
+    assert answer["converted_inputs"] == {"cga_log10_uln": "cga_ng_ml", "alp_x_uln": "alp"}
+    for key, value in expected["predictions"][0].items():
+        assert answer["predictions"][0][key] == pytest.approx(value, rel=1e-9)
+    names = {f["name"]: f for f in json.loads(client.get("/model")[1])["inputs"]}
+    assert names["cga_ng_ml"]["converts_to"] == "cga_log10_uln"
+    assert names["alp_uln_u_l"]["unit"] == "U/L"

@@ -13,9 +13,11 @@ from pipeline.serving import (
     build_input_spec,
     build_signature,
     check_request,
+    convert_units,
     missing_inputs,
     output_columns,
     synthetic_example,
+    unit_field_names,
 )
 
 FIELDS = ["age_at_index", "ki67_percent", "therapy", "functional_syndrome"]
@@ -138,3 +140,59 @@ def test_signature_is_typed_numbers_double_categories_string(spec):
                                                      "survival_24m"]
     assert sig.params.params[0].name == "explain"
     assert sig.params.params[0].default is False
+
+
+# --------------------------------------------------------------------------- clinical units
+
+
+@pytest.fixture
+def lab_spec():
+    from features.dictionary import build_dictionary
+    from features.index import FeatureConfig
+
+    dictionary = build_dictionary(FeatureConfig(cga_uln=100.0, alp_uln=120.0))
+    return build_input_spec(dictionary, ["cga_log10_uln", "alp", "alp_x_uln", "therapy"])
+
+
+def test_raw_cga_and_alp_become_the_training_features(lab_spec):
+    from features.labs import alp_x_uln, cga_log10_uln
+
+    frame = pd.DataFrame({"cga_ng_ml": [250.0, 0.2, None], "cga_uln_ng_ml": [None, 50.0, None],
+                          "alp": [180.0, None, 90.0], "therapy": ["ssa"] * 3})
+    out, converted = convert_units(frame, lab_spec)
+    assert converted == {"cga_log10_uln": "cga_ng_ml", "alp_x_uln": "alp"}
+    assert "cga_ng_ml" not in out.columns
+    assert "cga_uln_ng_ml" not in out.columns
+    # the training ULN (100 ng/mL) where the request gives none; the floor of 1 ng/mL applies
+    assert out["cga_log10_uln"].tolist()[:2] == [pytest.approx(np.log10(2.5)),
+                                                pytest.approx(np.log10(1 / 50))]
+    assert out["cga_log10_uln"].tolist()[:2] == pytest.approx(
+        [cga_log10_uln(250.0, 100.0), cga_log10_uln(0.2, 50.0)])
+    assert pd.isna(out["cga_log10_uln"].iloc[2])
+    assert out["alp_x_uln"].tolist()[0] == pytest.approx(alp_x_uln(180.0, 120.0)) == 1.5
+    assert pd.isna(out["alp_x_uln"].iloc[1])
+    checked = check_request(out, lab_spec)
+    assert checked["alp"].tolist()[::2] == [180.0, 90.0]  # the model also takes ALP itself
+
+
+@pytest.mark.parametrize(("row", "field", "words"), [
+    ({"cga_ng_ml": -5.0}, "cga_ng_ml", "outside the allowed range"),
+    ({"cga_ng_ml": True}, "cga_ng_ml", "true/false"),
+    ({"cga_ng_ml": 100.0, "cga_uln_ng_ml": 0.0}, "cga_uln_ng_ml", "outside the allowed range"),
+    ({"cga_ng_ml": 90_000.0, "cga_uln_ng_ml": 5.0}, "cga_ng_ml", "gives cga_log10_uln outside"),
+    ({"cga_ng_ml": 100.0, "cga_log10_uln": 0.0}, "cga_log10_uln", "not both"),
+])
+def test_bad_clinical_unit_inputs_are_named(lab_spec, row, field, words):
+    with pytest.raises(RequestError, match=words) as err:
+        convert_units(pd.DataFrame([{**row, "therapy": "ssa"}]), lab_spec)
+    assert err.value.field == field
+
+
+def test_uln_is_required_when_the_model_records_none():
+    spec = build_input_spec({"features": [
+        {"name": "cga_log10_uln", "dtype": "numeric", "range": [-2, 3]}]}, ["cga_log10_uln"])
+    with pytest.raises(RequestError, match="'cga_uln_ng_ml': is required with cga_ng_ml"):
+        convert_units(pd.DataFrame({"cga_ng_ml": [120.0]}), spec)
+    out, _ = convert_units(pd.DataFrame({"cga_ng_ml": [120.0], "cga_uln_ng_ml": [60.0]}), spec)
+    assert out["cga_log10_uln"].iloc[0] == pytest.approx(np.log10(2.0))
+    assert unit_field_names(spec) == ["cga_ng_ml", "cga_uln_ng_ml"]
