@@ -196,3 +196,12 @@ def test_uln_is_required_when_the_model_records_none():
     out, _ = convert_units(pd.DataFrame({"cga_ng_ml": [120.0], "cga_uln_ng_ml": [60.0]}), spec)
     assert out["cga_log10_uln"].iloc[0] == pytest.approx(np.log10(2.0))
     assert unit_field_names(spec) == ["cga_ng_ml", "cga_uln_ng_ml"]
+
+
+def test_uln_without_its_raw_value_is_refused(lab_spec):
+    frame = pd.DataFrame({"cga_log10_uln": [0.3], "cga_uln_ng_ml": [5e6], "therapy": ["ssa"]})
+    with pytest.raises(RequestError, match="outside the allowed range") as err:
+        convert_units(frame, lab_spec)
+    assert err.value.field == "cga_uln_ng_ml"
+    with pytest.raises(RequestError, match="'alp_uln_u_l': is given without alp"):
+        convert_units(pd.DataFrame({"alp_uln_u_l": [100.0], "therapy": ["ssa"]}), lab_spec)
