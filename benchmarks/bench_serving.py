@@ -1,4 +1,4 @@
-"""Latency of the served model: single-patient requests to `mlflow models serve` (issue 6 target).
+"""Latency of the served model: single-patient requests to the scoring server (issue 6 target).
 
 Usage: ``python benchmarks/bench_serving.py [--requests 200] [--patients 1000] [--trees 300]
 [--explain] [--json PATH]``.

@@ -253,6 +253,7 @@ def _display_hints(config: FeatureConfig) -> dict[str, dict[str, Any]]:
         "cga_log10_uln": {"transform": "log10_multiple", "unit": "× ULN",
                           "reference": {"value": config.cga_uln, "unit": "ng/mL",
                                         "floor": CGA_FLOOR_NG_ML}},
+        "alp_x_uln": {"reference": {"value": config.alp_uln, "unit": "U/L"}},  # ULN of training
         "cga_log_slope_per_month": {"transform": "ln_rate_per_month", "unit": "% per month",
                                     "missing_text": f"{NOT_MEASURED} (fewer than two CgA values)"},
         "cga_doubling_time_months": {

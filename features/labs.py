@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -62,6 +64,19 @@ def compute_egfr_ckd_epi_2021(
     return egfr
 
 
+def cga_log10_uln(cga_ng_ml: Any, uln_ng_ml: Any) -> Any:
+    """The CgA feature: log10(CgA / ULN), CgA floored at ``CGA_FLOOR_NG_ML`` (arrays or scalars).
+
+    The features stage and the scoring server (raw CgA in a request) both use this.
+    """
+    return np.log10(np.maximum(cga_ng_ml, CGA_FLOOR_NG_ML) / uln_ng_ml)
+
+
+def alp_x_uln(alp_u_l: Any, uln_u_l: Any) -> Any:
+    """The ALP feature: ALP (U/L) as a multiple of its upper limit of normal."""
+    return alp_u_l / uln_u_l
+
+
 def derive_lab_features(
     labs: pd.DataFrame,
     patients: pd.DataFrame,
@@ -97,8 +112,8 @@ def derive_lab_features(
     for analyte in [*LATEST_ANALYTES, "cga"]:
         out[analyte] = latest[analyte] if analyte in latest.columns else np.nan
     out = out.rename(columns=LATEST_ANALYTES)
-    out["cga_log10_uln"] = np.log10(np.maximum(out.pop("cga"), CGA_FLOOR_NG_ML) / config.cga_uln)
-    out["alp_x_uln"] = out["alp"] / config.alp_uln
+    out["cga_log10_uln"] = cga_log10_uln(out.pop("cga"), config.cga_uln)
+    out["alp_x_uln"] = alp_x_uln(out["alp"], config.alp_uln)
     out = out.join(_derive_count_ratios(window), how="left")
     out = out.join(_derive_cga_series(labs, index, config), how="left")
     out["cga_n_values"] = out["cga_n_values"].fillna(0.0)

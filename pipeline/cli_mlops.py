@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,27 +71,49 @@ def serve(
     host: Annotated[str, typer.Option(
         "--host", help="Bind address (keep 127.0.0.1; put TLS/auth in front to share).")
     ] = "127.0.0.1",
+    workers: Annotated[int | None, typer.Option(
+        "--workers", help="Worker processes (default: serving.workers in params.yaml).")
+    ] = None,
+    params: ParamsOpt = Path("params.yaml"),
 ) -> None:
-    """Serve models:/net-<endpoint>@<alias> with `mlflow models serve --env-manager local`."""
+    """Serve models:/net-<endpoint>@<alias> behind the strict request checks (uvicorn).
+
+    This process becomes the server (exec): `kill PID` stops it and its workers.
+    """
     from mlflow.exceptions import MlflowException
 
     from pipeline import tracking
+    from pipeline.params import load_params
     from pipeline.registry import model_name, verify_version_files
     from pipeline.serving import serve_command, server_env
 
+    cfg = load_params(params).serving
     tracking.configure()
+    name = model_name(endpoint)
     try:
-        version = verify_version_files(model_name(endpoint), alias)
+        version = verify_version_files(name, alias)
     except (ValueError, MlflowException) as err:
         console.print(f"[bold red]error:[/] refusing to serve: {err}")
         raise typer.Exit(2) from None
-    console.print(f"native files of {model_name(endpoint)} v{version} match their SHA-256 tags")
-    uri = f"models:/{model_name(endpoint)}@{alias}"
-    cmd = serve_command(uri, port, host)
-    console.print(f"serving [bold]{uri}[/] on http://{host}:{port}/invocations")
-    code = subprocess.call(cmd, env=server_env({"MLFLOW_TRACKING_URI": tracking.tracking_uri()}))
-    if code:
-        raise typer.Exit(code)
+    console.print(f"native files of {name} v{version} match their SHA-256 tags")
+    settings = serving_settings(name, str(version), alias, cfg)
+    cmd = serve_command(port, host, workers or cfg.workers)
+    env = server_env({"MLFLOW_TRACKING_URI": tracking.tracking_uri()}, settings)
+    console.print(f"serving [bold]{name}@{alias}[/] (version {version}) on "
+                  f"http://{host}:{port}/invocations")
+    console.file.flush()
+    os.execve(cmd[0], cmd, env)  # no child left behind: signals reach uvicorn itself
+
+
+def serving_settings(name: str, version: str, alias: str, cfg: Any) -> Any:
+    """``ServingSettings`` for ``name`` version ``version`` from the ``serving`` params."""
+    from pipeline.serving_app import ServingSettings
+
+    return ServingSettings(
+        model_uri=f"models:/{name}/{version}", name=name, version=version, alias=alias,
+        required=tuple(cfg.required), max_body_bytes=cfg.max_body_bytes,
+        max_depth=cfg.max_depth, max_rows=cfg.max_rows, open_bound=cfg.open_bound,
+        warn_missing_fraction=cfg.warn_missing_fraction, timeout_s=cfg.timeout_s)
 
 
 def register(

@@ -218,6 +218,19 @@ class RegisterParams(_Section):
     enabled: Literal["auto"] | bool = "auto"
 
 
+class ServingParams(_Section):
+    """``netoutcomes serve``: required inputs and request limits (``pipeline.serving_app``)."""
+
+    required: list[str] = Field(default_factory=lambda: ["therapy"])
+    max_body_bytes: int = Field(1_000_000, ge=1_000)
+    max_depth: int = Field(6, ge=4, le=64)
+    max_rows: int = Field(1000, ge=1)
+    open_bound: float = Field(1.0e6, gt=0)
+    warn_missing_fraction: float = Field(0.5, ge=0, le=1)
+    timeout_s: float = Field(60.0, gt=0)
+    workers: int = Field(1, ge=1, le=64)
+
+
 @dataclass(frozen=True)
 class ExplainParams:
     """Knobs of the ``explain`` stage (``params.yaml`` section ``explain``; these are the defaults).
@@ -326,6 +339,7 @@ class Params(_Section):
     explain: ExplainParams = Field(default_factory=ExplainParams)
     registry: RegistryParams = Field(default_factory=RegistryParams)
     register: RegisterParams = Field(default_factory=RegisterParams)
+    serving: ServingParams = Field(default_factory=ServingParams)
 
     @model_validator(mode="before")
     @classmethod

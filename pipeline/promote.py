@@ -21,7 +21,13 @@ from sksurv.util import Surv
 
 from models.promotion import GateConfig, GateResult, Predictions, run_gates
 from pipeline import registry
-from pipeline.serving import MAX_ROWS, RESPONSE_OUTPUT, RISK_OUTPUT, survival_column
+from pipeline.serving import (
+    MAX_ROWS,
+    RESPONSE_OUTPUT,
+    RISK_OUTPUT,
+    as_model_inputs,
+    survival_column,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +97,7 @@ def score_version(model_uri: str, frame: pd.DataFrame, endpoint: str, horizon: f
 
     model = mlflow.pyfunc.load_model(model_uri)
     schema = model.metadata.get_input_schema()
-    inputs = frame[[c for c in schema.input_names() if c in frame.columns]] if schema else frame
+    inputs = as_model_inputs(frame, schema)
     chunks = [model.predict(inputs.iloc[i:i + MAX_ROWS]) for i in range(0, len(frame), MAX_ROWS)]
     out = pd.concat(chunks, ignore_index=True)
     if endpoint == "response":

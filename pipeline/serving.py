@@ -8,6 +8,7 @@ and never the value (MLflow's own schema errors echo the input rows, platform-no
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import logging
@@ -20,7 +21,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +30,14 @@ import numpy as np
 import pandas as pd
 
 from clinical.endpoints import ENDPOINTS as CLINICAL_ENDPOINTS
+from features import labs
 
 log = logging.getLogger(__name__)
 
 SERVING_MODEL_FILE = Path(__file__).with_name("serving_model.py")
 MAX_ROWS = 1000
+# an open dictionary bound (``None``) is closed at +/- this for requests: no field takes 1e308
+OPEN_BOUND_LIMIT = 1.0e6
 NUMERIC_DTYPES = ("numeric", "binary")
 RESPONSE_OUTPUT = "p_response"
 RISK_OUTPUT = "risk_score"
@@ -47,6 +52,43 @@ class RequestError(ValueError):
     def __init__(self, field: str, problem: str):
         self.field = field
         super().__init__(f"field '{field}': {problem}")
+
+
+def safe_name(name: Any, limit: int = 60) -> str:
+    """A field name as it may appear in a message: printable ASCII, at most ``limit`` chars."""
+    text = "".join(c if c.isascii() and c.isprintable() and c not in "'\\" else "?"
+                   for c in str(name))
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def nearest_name(name: str, known: Sequence[str]) -> str | None:
+    """The valid field a misspelt one most likely meant (case-insensitive), or None."""
+    low = {k.lower(): k for k in known}
+    key = name.lower()
+    if key in low:
+        return low[key]
+    if len(key) >= 3:
+        prefixed = sorted((k for k in low if k.startswith(key) or key.startswith(k)), key=len)
+        if prefixed:
+            return low[prefixed[0]]
+    close = difflib.get_close_matches(key, list(low), n=1, cutoff=0.6)
+    return low[close[0]] if close else None
+
+
+def _hint(name: str, known: Sequence[str]) -> str:
+    close = nearest_name(name, known)
+    return f" (did you mean '{close}'?)" if close else ""
+
+
+def unknown_fields_error(unknown: Sequence[Any], known: Sequence[str]) -> RequestError:
+    """``field 'ki67': unknown input (did you mean 'ki67_percent'?)``, other unknowns listed."""
+    names = list(dict.fromkeys(safe_name(u) for u in unknown))
+    problem = f"unknown input{_hint(names[0], known)}"
+    if len(names) > 1:
+        others = [f"'{n}'{_hint(n, known)}" for n in names[1:6]]
+        more = f" and {len(names) - 6} more" if len(names) > 6 else ""
+        problem += f"; other unknown fields: {', '.join(others)}{more}"
+    return RequestError(names[0], problem)
 
 
 # --------------------------------------------------------------------------- input contract
@@ -77,6 +119,7 @@ def build_input_spec(dictionary: dict[str, Any], feature_names: Sequence[str],
             "required": name in required,
             "label": entry.get("label", name),
             "unit": entry.get("unit", ""),
+            "reference": ((entry.get("display") or {}).get("reference") or {}).get("value"),
         })
     return spec
 
@@ -87,22 +130,43 @@ def _bound_text(lo: float | None, hi: float | None) -> str:
     return f"[{lo_t}, {hi_t}]"
 
 
-def _check_numeric(values: np.ndarray, present: np.ndarray, field: dict[str, Any]) -> np.ndarray:
+def plausible_range(field: dict[str, Any], open_limit: float = OPEN_BOUND_LIMIT
+                    ) -> tuple[float, float]:
+    """The accepted range of a numeric field: the dictionary's, open ends closed at the limit."""
+    if field["dtype"] == "binary":
+        return 0.0, 1.0
+    lo, hi = field["range"] if field.get("range") else (None, None)
+    lo = -open_limit if lo is None else float(lo)
+    hi = open_limit if hi is None else float(hi)
+    return lo, hi
+
+
+def _value_kind(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "bool"
+    return "text" if isinstance(value, str | bytes) else "other"
+
+
+def _check_numeric(values: np.ndarray, present: np.ndarray, field: dict[str, Any],
+                   open_limit: float = OPEN_BOUND_LIMIT) -> np.ndarray:
     name = field["name"]
+    kinds = np.frompyfunc(_value_kind, 1, 1)(values) if values.size else np.zeros(0, object)
+    if (kinds == "bool").any():
+        raise RequestError(name, "must be a number (true/false is not accepted)")
+    if (kinds == "text").any():
+        raise RequestError(name, "must be a finite number, not text")
+    numbers = np.full(values.shape[0], np.nan)
     try:
-        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
-    except (TypeError, ValueError):
-        raise RequestError(name, "must be a single number") from None
-    numbers = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+        numbers[present] = np.asarray(values[present], dtype=np.float64) if present.any() else []
+    except (TypeError, ValueError):  # a list, a dict, an object that is no number
+        raise RequestError(name, "must be a finite number") from None
     if (present & np.isnan(numbers)).any() or np.isinf(numbers).any():
         raise RequestError(name, "must be a finite number")
-    lo, hi = field["range"] if field["range"] else (None, None)
-    if field["dtype"] == "binary":
-        lo, hi = 0, 1
-        if (present & (numbers != 0) & (numbers != 1)).any():
-            raise RequestError(name, "must be 0 or 1")
+    lo, hi = plausible_range(field, open_limit)
+    if field["dtype"] == "binary" and (present & (numbers != 0) & (numbers != 1)).any():
+        raise RequestError(name, "must be 0 or 1")
     with np.errstate(invalid="ignore"):
-        if (lo is not None and (numbers < lo).any()) or (hi is not None and (numbers > hi).any()):
+        if (numbers < lo).any() or (numbers > hi).any():
             raise RequestError(name, f"is outside the allowed range {_bound_text(lo, hi)}")
     return numbers
 
@@ -114,54 +178,174 @@ def _check_categorical(values: np.ndarray, present: np.ndarray, field: dict[str,
     if (present & ~is_text).any():
         raise RequestError(name, "must be a text category")
     cats = field.get("categories")
-    if cats is not None and (present & ~np.isin(values, np.asarray(cats, dtype=object))).any():
+    if cats is not None and any(v not in cats for v in values[present]):
         raise RequestError(name, f"must be one of {sorted(cats)}")
     return np.where(present, values, None)
 
 
+def _check_shape(frame: Any, names: Sequence[str], max_rows: int) -> None:
+    """A table with known columns only, 1..max_rows rows, none of them empty."""
+    if not isinstance(frame, pd.DataFrame):
+        raise RequestError("(body)", "expected a table of patients (dataframe_split/records)")
+    unknown = [c for c in frame.columns if c not in set(names)]
+    if unknown:
+        raise unknown_fields_error(unknown, names)
+    if len(frame) == 0:
+        raise RequestError("(body)", "the request has no rows")
+    if len(frame) > max_rows:
+        raise RequestError("(body)", f"at most {max_rows} rows per request")
+    empty = np.flatnonzero(frame.isna().to_numpy().all(axis=1)) if len(frame.columns) else [0]
+    if len(empty):
+        raise RequestError("(body)", f"row {int(empty[0])} has no input values")
+
+
 def check_request(frame: pd.DataFrame, spec: Sequence[dict[str, Any]],
-                  max_rows: int = MAX_ROWS) -> pd.DataFrame:
+                  max_rows: int = MAX_ROWS, required: Iterable[str] = (),
+                  open_limit: float = OPEN_BOUND_LIMIT) -> pd.DataFrame:
     """Check and type a request against the input spec.
 
-    Numbers become float64 (ints are accepted and cast), categories stay text, absent optional
-    fields become missing values. Unknown columns are dropped.
+    Numbers become float64 (ints are accepted and cast; booleans are not numbers), categories
+    stay text, absent optional fields become missing values.
 
     Args:
         frame: the request rows.
         spec: output of ``build_input_spec``.
         max_rows: largest accepted batch.
+        required: fields required on top of the spec's own (serving params).
+        open_limit: closes the dictionary's open range ends (see ``plausible_range``).
 
     Returns:
         A new frame with exactly the spec's columns, in order.
 
     Raises:
-        RequestError: naming the first offending field (never its value).
+        RequestError: naming the first offending field (never its value); an unknown field
+            is named with the nearest valid one.
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise RequestError("(body)", "expected a table of patients (dataframe_split/records)")
-    known = [f["name"] for f in spec if f["name"] in frame.columns]
-    if not known:
-        raise RequestError("(body)", "no known input field in the request")
+    _check_shape(frame, [f["name"] for f in spec], max_rows)
     n = len(frame)
-    if n == 0:
-        raise RequestError("(body)", "the request has no rows")
-    if n > max_rows:
-        raise RequestError("(body)", f"at most {max_rows} rows per request")
+    extra_required = set(required)
     out = {}
     for field in spec:  # loop over the fields, vectorised over patients
         name, numeric = field["name"], field["dtype"] in NUMERIC_DTYPES
+        is_required = field.get("required") or name in extra_required
         if name not in frame.columns:
-            if field.get("required"):
+            if is_required:
                 raise RequestError(name, "is required")
             out[name] = np.full(n, np.nan) if numeric else np.full(n, None, dtype=object)
             continue
         values = frame[name].to_numpy(dtype=object)
         present = ~pd.isna(values) if values.size else np.zeros(0, bool)
-        if field.get("required") and not present.all():
+        if is_required and not present.all():
             raise RequestError(name, "is required")
-        checker = _check_numeric if numeric else _check_categorical
-        out[name] = checker(values, present, field)
+        if numeric:
+            out[name] = _check_numeric(values, present, field, open_limit)
+        else:
+            out[name] = _check_categorical(values, present, field)
     return pd.DataFrame(out)
+
+
+def missing_inputs(checked: pd.DataFrame) -> list[list[str]]:
+    """Per row, the inputs that are missing (and so handled as missing data by the model)."""
+    isna = checked.isna().to_numpy()
+    cols = list(checked.columns)
+    return [[cols[j] for j in np.flatnonzero(row)] for row in isna]
+
+
+@dataclass(frozen=True)
+class UnitInput:
+    """A request field in clinical units that the server turns into a model feature.
+
+    ``convert(raw, uln)`` is the features stage's own function (``features.labs``), so a
+    request is engineered exactly as the training data were.
+    """
+
+    raw: str
+    unit: str
+    raw_range: tuple[float, float]
+    target: str
+    uln: str
+    uln_range: tuple[float, float]
+    convert: Callable[[Any, Any], Any]
+
+
+UNIT_INPUTS = (
+    UnitInput("cga_ng_ml", "ng/mL", (0.0, 100_000.0), "cga_log10_uln", "cga_uln_ng_ml",
+              (1.0, 10_000.0), labs.cga_log10_uln),
+    UnitInput("alp", "U/L", (0.0, 5_000.0), "alp_x_uln", "alp_uln_u_l", (10.0, 2_000.0),
+              labs.alp_x_uln),
+)
+
+
+def unit_inputs(spec: Sequence[dict[str, Any]]) -> list[UnitInput]:
+    """The clinical-unit inputs a model with this spec accepts (those whose feature it takes)."""
+    names = {f["name"] for f in spec}
+    return [u for u in UNIT_INPUTS if u.target in names]
+
+
+def unit_field_names(spec: Sequence[dict[str, Any]]) -> list[str]:
+    """Request fields accepted on top of the spec's: raw values and their ULNs."""
+    names = {f["name"] for f in spec}
+    out = []
+    for u in unit_inputs(spec):
+        out += [n for n in (u.raw, u.uln) if n not in names]
+    return out
+
+
+def _unit_values(frame: pd.DataFrame, name: str, bounds: tuple[float, float]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    values = frame[name].to_numpy(dtype=object)
+    present = ~pd.isna(values)
+    field = {"name": name, "dtype": "numeric", "range": list(bounds)}
+    return _check_numeric(values, present, field), present
+
+
+def convert_units(frame: pd.DataFrame, spec: Sequence[dict[str, Any]]
+                  ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Clinical-unit fields (raw CgA with its ULN, ALP in U/L) -> the model's features.
+
+    A missing ULN is the one of the training data (the dictionary's reference). Returns the
+    frame with the features filled (the raw and ULN fields dropped unless the model takes
+    them) and ``{feature: raw field}`` for every feature computed.
+
+    Raises:
+        RequestError: a raw value or ULN out of range, both the raw value and its feature
+            given, or no ULN where the model records none.
+    """
+    by_name = {f["name"]: f for f in spec}
+    frame, converted = frame.copy(), {}
+    for u in unit_inputs(spec):
+        if u.raw in frame.columns:
+            raw, has_raw = _unit_values(frame, u.raw, u.raw_range)
+        else:
+            raw, has_raw = np.full(len(frame), np.nan), np.zeros(len(frame), bool)
+        uln = np.full(len(frame), np.nan)
+        if u.uln in frame.columns:
+            uln, has_uln = _unit_values(frame, u.uln, u.uln_range)
+            if (has_uln & ~has_raw).any():
+                raise RequestError(u.uln, f"is given without {u.raw}")
+        if not has_raw.any() or (u.raw in by_name and u.target in frame.columns):
+            frame = frame.drop(columns=[c for c in (u.raw, u.uln)
+                                        if c in frame.columns and c not in by_name])
+            continue
+        default = by_name[u.target].get("reference")
+        if default is None and (has_raw & np.isnan(uln)).any():
+            raise RequestError(u.uln, f"is required with {u.raw} (this model records no ULN)")
+        uln = np.where(np.isnan(uln), np.nan if default is None else float(default), uln)
+        if u.target in frame.columns and (has_raw & ~pd.isna(frame[u.target])).any():
+            raise RequestError(u.target, f"give either {u.raw} or {u.target}, not both")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = np.where(has_raw, u.convert(np.where(has_raw, raw, 1.0), uln), np.nan)
+        lo, hi = plausible_range(by_name[u.target])
+        if (value[has_raw] < lo).any() or (value[has_raw] > hi).any():
+            raise RequestError(u.raw, f"gives {u.target} outside its range {_bound_text(lo, hi)}")
+        target = (frame[u.target].to_numpy(dtype=object) if u.target in frame.columns
+                  else np.full(len(frame), None, dtype=object))
+        frame[u.target] = np.where(has_raw, value, target)
+        frame = frame.drop(columns=[c for c in (u.raw, u.uln)
+                                    if c in frame.columns and c not in by_name])
+        if has_raw.any():
+            converted[u.target] = u.raw
+    return frame, converted
 
 
 def synthetic_example(spec: Sequence[dict[str, Any]]) -> pd.DataFrame:
@@ -200,20 +384,40 @@ def survival_column(horizon_months: float) -> str:
 
 
 def build_signature(spec: Sequence[dict[str, Any]], kind: str, horizons_months: Sequence[float]):
-    """A permissive signature: every input is an optional ``Any`` column, outputs are double.
+    """The model's typed signature: numbers ``double``, categories ``string``, outputs ``double``.
 
-    Why not ``double`` inputs: MLflow converts typed columns while parsing the request, before
-    the model runs, and its conversion error quotes the offending value ("could not convert
-    string to float: '<value>'"). With ``Any`` inputs the model's own checks (``check_request``)
-    type every field (ints and numbers -> float64) and word the errors without values.
+    Required fields are required; the others are optional (missing data). Requests reach the
+    model through ``pipeline.serving_app``, which parses and checks them itself
+    (``check_request``) before MLflow's schema enforcement, so MLflow's conversion errors (which
+    quote the offending value) are never the answer.
     """
     from mlflow.models.signature import ModelSignature
-    from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
+    from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
-    inputs = Schema([ColSpec(AnyType(), f["name"], required=False) for f in spec])
+    inputs = Schema([ColSpec("double" if f["dtype"] in NUMERIC_DTYPES else "string", f["name"],
+                             required=bool(f.get("required"))) for f in spec])
     outputs = Schema([ColSpec("double", c) for c in output_columns(kind, horizons_months)])
     params = ParamSchema([ParamSpec("explain", "boolean", False)])
     return ModelSignature(inputs=inputs, outputs=outputs, params=params)
+
+
+def as_model_inputs(frame: pd.DataFrame, schema: Any) -> pd.DataFrame:
+    """``frame`` ready for a loaded model's ``predict``: its signature's columns, ints as floats.
+
+    MLflow refuses an ``int64`` column for a ``double`` input ("lossy") with a message quoting
+    the rows; in-process callers (promotion, tests) pass their frames through here first.
+    """
+    if schema is None:
+        return frame
+    names = [c for c in schema.input_names() if c in frame.columns]
+    doubles = {c.name for c in schema.inputs
+               if getattr(c.type, "name", None) in ("double", "float")}
+    out = frame[names].copy()
+    for name in names:
+        if name in doubles and (pd.api.types.is_integer_dtype(out[name])
+                                or pd.api.types.is_bool_dtype(out[name])):
+            out[name] = out[name].astype(np.float64)
+    return out
 
 
 # --------------------------------------------------------------------------- logging
@@ -307,34 +511,57 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def serve_command(model_uri: str, port: int, host: str = "127.0.0.1") -> list[str]:
-    """``mlflow models serve`` in the current environment (no virtualenv, no download)."""
-    mlflow_bin = Path(sys.executable).with_name("mlflow")
-    exe = [str(mlflow_bin)] if mlflow_bin.exists() else [sys.executable, "-m", "mlflow"]
-    return exe + ["models", "serve", "-m", model_uri, "--env-manager", "local",
-                  "-h", host, "-p", str(port)]
+SERVER_APP = "pipeline.serving_app:create_app_from_env"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def serve_command(port: int, host: str = "127.0.0.1", workers: int = 1) -> list[str]:
+    """uvicorn running ``pipeline.serving_app`` in this interpreter (no virtualenv, no download).
+
+    The model and the request rules travel in the ``NETOUTCOMES_SERVING`` variable
+    (``ServingSettings.to_env``; see ``server_env``).
+    """
+    return [sys.executable, "-m", "uvicorn", "--factory", SERVER_APP, "--host", host,
+            "--port", str(port), "--workers", str(int(workers)),
+            "--timeout-graceful-shutdown", "5", "--no-server-header"]
 
 
 def start_server(model_uri: str, port: int, host: str = "127.0.0.1",
-                 env: dict[str, str] | None = None, log_file: Path | None = None
-                 ) -> subprocess.Popen:
-    """Start the scoring server in the background (its own process group)."""
+                 env: dict[str, str] | None = None, log_file: Path | None = None,
+                 settings: Any = None, workers: int = 1) -> subprocess.Popen:
+    """Start the scoring server in the background (its own process group).
+
+    Args:
+        model_uri: ``models:/net-pfs@challenger`` etc. (ignored when ``settings`` is given).
+        settings: a ``pipeline.serving_app.ServingSettings``; default: its defaults.
+    """
+    from pipeline.serving_app import ServingSettings
+
+    settings = settings or ServingSettings(model_uri=model_uri)
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
-    return subprocess.Popen(serve_command(model_uri, port, host), env=server_env(env),
-                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(serve_command(port, host, workers),
+                            env=server_env(env, settings), stdout=out,
+                            stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for ``mlflow models serve``: this interpreter's ``bin`` first on PATH.
+def server_env(extra: dict[str, str] | None = None, settings: Any = None) -> dict[str, str]:
+    """The server's environment: this interpreter's ``bin`` first on PATH, the project importable.
 
-    MLflow starts ``uvicorn`` by name, which must resolve to this virtualenv's copy. The
-    pseudonym-key variables are left out (the server never needs the key).
+    The pseudonym-key variables are left out (the server never needs the key);
+    ``settings`` (``ServingSettings``) is passed as ``NETOUTCOMES_SERVING``.
     """
     from pipeline.secrets import child_env
+    from pipeline.serving_app import SETTINGS_ENV
 
     bin_dir = str(Path(sys.executable).parent)
     path = os.environ.get("PATH", "")
-    return child_env({**os.environ, "PATH": bin_dir + os.pathsep + path, **(extra or {})})
+    pythonpath = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH"))
+                                 if p)
+    env = {**os.environ, "PATH": bin_dir + os.pathsep + path, "PYTHONPATH": pythonpath,
+           **(extra or {})}
+    if settings is not None:
+        env[SETTINGS_ENV] = settings.to_env()
+    return child_env(env)
 
 
 def wait_ready(url: str, proc: subprocess.Popen | None = None, timeout_s: float = 60.0) -> float:

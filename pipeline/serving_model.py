@@ -1,4 +1,4 @@
-"""Models-from-code pyfunc served by ``mlflow models serve`` (logged as code, never pickled).
+"""Models-from-code pyfunc behind `netoutcomes serve` (logged as code, never pickled).
 
 Loads the estimator's native files (xgboost UBJ/JSON + JSON sidecars) after checking their
 SHA-256 against the serving config, checks every request against the feature dictionary and

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 import typer
@@ -62,24 +63,33 @@ def test_register_then_promote_then_failing_gate(app, tracking_store, tmp_path, 
     assert "--reason" in " ".join(result.output.split())
 
 
-def test_serve_checks_hashes_then_runs_mlflow_models_serve(app, monkeypatch, tracking_store,
-                                                           tmp_path, cohort):
+def test_serve_checks_hashes_then_execs_the_server(app, monkeypatch, tracking_store,
+                                                  tmp_path, cohort):
     seen = {}
 
-    def fake_call(cmd, env):
-        seen["cmd"], seen["env"] = cmd, env
-        return 0
+    def fake_exec(path, cmd, env):
+        seen["path"], seen["cmd"], seen["env"] = path, cmd, env
 
-    monkeypatch.setattr(cli_mlops.subprocess, "call", fake_call)
+    monkeypatch.setattr(cli_mlops.os, "execve", fake_exec)
     folder = save_booster_model(tmp_path / "native", "survival", cohort, rounds=20)
     registry.register_model("pfs", folder, "xgboost.Booster", FEATURES, DICTIONARY,
                             required_fields=())
+    (tmp_path / "params.yaml").write_text("serving:\n  required: [age_at_index]\n"
+                                          "  workers: 2\n")
     result = CliRunner().invoke(app, ["serve", "--endpoint", "pfs", "--alias", "challenger",
                                       "--port", "5077"])
     assert result.exit_code == 0, result.output
-    assert seen["cmd"][1:] == ["models", "serve", "-m", "models:/net-pfs@challenger",
-                               "--env-manager", "local", "-h", "127.0.0.1", "-p", "5077"]
+    assert seen["path"] == seen["cmd"][0] == sys.executable
+    assert seen["cmd"][1:5] == ["-m", "uvicorn", "--factory",
+                                "pipeline.serving_app:create_app_from_env"]
+    assert seen["cmd"][seen["cmd"].index("--port") + 1] == "5077"
+    assert seen["cmd"][seen["cmd"].index("--workers") + 1] == "2"
     assert seen["env"]["MLFLOW_TRACKING_URI"] == tracking_store
+    settings = json.loads(seen["env"]["NETOUTCOMES_SERVING"])
+    assert settings["model_uri"] == "models:/net-pfs/1"  # the alias pinned to its version
+    assert (settings["name"], settings["version"], settings["alias"]) == ("net-pfs", "1",
+                                                                          "challenger")
+    assert settings["required"] == ["age_at_index"]
 
     seen.clear()
     stored = next((tmp_path / "mlartifacts").rglob("model.ubj"))

@@ -63,5 +63,10 @@ def test_therapy_is_required_by_default(tracking_store, tmp_path, cohort):
     registry.register_model("response", folder, "models.response.LogisticResponseClassifier",
                             None, DICTIONARY)
     served = mlflow.pyfunc.load_model("models:/net-response@challenger")
-    with pytest.raises(Exception, match="field 'therapy': is required"):
+    therapy = next(c for c in served.metadata.get_input_schema().inputs if c.name == "therapy")
+    assert therapy.required  # the typed signature says so
+    assert therapy.type.name == "string"
+    with pytest.raises(Exception, match="missing inputs.*therapy"):
         served.predict(pd.DataFrame({"age_at_index": [60.0], "ki67_percent": [5.0]}))
+    with pytest.raises(Exception, match="field 'therapy': is required"):  # null: the model's check
+        served.predict(pd.DataFrame({"age_at_index": [60.0], "therapy": [None]}))

@@ -16,6 +16,7 @@ from rich.console import Console
 from models.promotion import GateConfig
 from pipeline import registry
 from pipeline.promote import EXIT_GATE_FAILED, EXIT_OK, PromotionError, gate_config_from, promote
+from pipeline.serving import as_model_inputs
 
 CFG = GateConfig(n_boot=100)
 LINEAGE = {"git_commit": "abc123", "dvc_data_hash": "d41d8cd9", "params_hash": "feedbeef"}
@@ -55,8 +56,10 @@ def test_register_sets_challenger_lineage_tags_and_hashes(tracking_store, tmp_pa
     assert mv.tags["estimator"] == "xgboost.Booster"
     assert len(mv.tags["sha256.model.ubj"]) == 64
     model = mlflow.pyfunc.load_model("models:/net-response@challenger")
-    out = model.predict(pd.DataFrame({"age_at_index": [63], "ki67_percent": [12],
-                                      "krenning_score": [3]}))
+    ints = pd.DataFrame({"age_at_index": [63], "ki67_percent": [12], "krenning_score": [3]})
+    schema = model.metadata.get_input_schema()
+    assert [c.type.name for c in schema.inputs] == ["double"] * 3  # typed, not `any`
+    out = model.predict(as_model_inputs(ints, schema))
     assert list(out.columns) == ["p_response"]
     assert 0 < out["p_response"].iloc[0] < 1
     local = Path(mlflow.artifacts.download_artifacts("models:/net-response/1"))

@@ -1,4 +1,5 @@
-"""`mlflow models serve` on a free local port: good and bad requests, no value echoed."""
+"""The scoring server (`pipeline.serving_app` under uvicorn) on a free local port: good and bad
+requests, no value echoed."""
 
 from __future__ import annotations
 
@@ -115,18 +116,42 @@ def test_bad_request_is_4xx_names_field_echoes_no_value(server, case):
     assert status == 200, "server stopped serving after a bad request"
 
 
-def test_extra_identifier_column_is_ignored_not_echoed(server):
+def test_answer_names_model_and_lists_missing_inputs(server):
+    url, _ = server
+    row = {"ki67_percent": 12.5, "therapy": "prrt_lu177"}
+    rows = [row, _good()["dataframe_records"][0]]
+    status, body = serving.post_json(url, {"dataframe_records": rows})
+    assert status == 200, body
+    answer = json.loads(body)
+    assert answer["model"] == {"name": "net-pfs", "version": "1", "alias": "challenger",
+                               "endpoint": "pfs"}
+    assert answer["imputed_inputs"] == [["age_at_index", "krenning_score"], []]
+    assert len(answer["warnings"]) == 2
+    assert answer["warnings"][0] == []  # 2 of 4 missing: not more than half
+
+
+def test_extra_identifier_column_is_refused_not_echoed(server):
     url, _ = server
     row = {**_good()["dataframe_records"][0], "patient_name": "Jane Q. Doe"}
     status, body = serving.post_json(url, {"dataframe_records": [row]})
-    assert status == 200
+    assert status == 400
+    assert json.loads(body)["field"] == "patient_name"
     assert "Jane" not in body
 
 
-@pytest.mark.xfail(strict=True, reason="MLflow's scoring server quotes a body that is not "
-                   "valid JSON before the model runs (known limitation, see README)")
+def test_misspelt_field_is_400_with_the_nearest_name(server):
+    url, _ = server
+    status, body = serving.post_json(url, {"dataframe_records": [
+        {"therapy": "prrt_lu177", "ki67": 12.5}]})
+    assert status == 400
+    answer = json.loads(body)
+    assert answer["field"] == "ki67"
+    assert "did you mean 'ki67_percent'?" in answer["message"]
+
+
 def test_malformed_json_is_not_echoed(server):
     url, _ = server
     status, body = serving.post_json(url, b'{"dataframe_records": [{"ki67_percent": 61.77,}]}')
     assert status == 400
     assert "61.77" not in body
+    assert "not valid JSON" in json.loads(body)["message"]

@@ -197,6 +197,7 @@ COMMAND_ARGS = {
     "explain": ["--cohort"],
     "holdout": [],
     "promote": ["--endpoint", "pfs"],
+    "serve": ["--endpoint", "pfs"],
     "register-model": ["--endpoint", "pfs", "--model-dir", "model", "--estimator",
                        "models.survival.XGBCoxSurvival"],
     "evaluate-flat": ["--csv", "cohort.csv", "--time", "t", "--event", "e", "--out", "out"],
