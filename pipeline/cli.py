@@ -110,11 +110,22 @@ def simulate(
     ] = None,
     params: ParamsOpt = Path("params.yaml"),
 ) -> None:
-    """Write a synthetic NET cohort (raw multi-table export) and its ground truth."""
+    """Write a synthetic NET cohort (raw multi-table export) and its ground truth.
+
+    With ``source: export`` in params.yaml the centre's export (``export_dir``) is copied into
+    the raw folder instead; nothing is simulated.
+    """
     from pipeline.params import load_params
     from pipeline.stages import simulate as stage
 
     p = load_params(params)
+    if p.source == "export":  # a centre's export: copied in, never simulated over
+        from pipeline.stages import raw
+
+        truth = truth_out or truth_dir_for(out)
+        raw.import_export(Path(p.export_dir), out, truth)
+        console.print(f"raw export: [bold]{out}[/] (copied from {p.export_dir}; no truth)")
+        return
     mode = mode or p.simulate.mode
     if mode not in ("rct", "real_world"):
         raise typer.BadParameter("mode must be 'rct' or 'real_world'", param_hint="--mode")
@@ -351,7 +362,12 @@ def holdout(
     from pipeline.params import load_params
     from pipeline.stages import holdout as stage
 
-    path = stage.run(out, load_params(params))
+    p = load_params(params)
+    if p.source == "export":  # the gates use the patients train set aside instead
+        path = stage.point_to_train_holdout(out)
+        console.print(f"hold-out: [bold]{path}[/] (source: export: train.holdout_fraction)")
+        return
+    path = stage.run(out, p)
     console.print(f"hold-out cohort: [bold]{path}[/]")
 
 

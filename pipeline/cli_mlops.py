@@ -17,7 +17,6 @@ from rich.console import Console
 log = logging.getLogger(__name__)
 console = Console()
 
-DEFAULT_HOLDOUT = Path("data/holdout/cohort.parquet")  # the `holdout` stage
 DEFAULT_DICTIONARY = Path("data/features/dictionary.json")
 DECISIONS_DIR = Path("reports/promotions")
 
@@ -36,9 +35,10 @@ def promote(
     endpoint: EndpointOpt,
     version: Annotated[str | None, typer.Option(
         "--version", help="Registered version to promote (default: the @challenger).")] = None,
-    data: Annotated[Path, typer.Option(
-        "--data", help="Held-out Parquet with features, subgroups and outcomes.")
-    ] = DEFAULT_HOLDOUT,
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="Held-out Parquet with features, subgroups and outcomes [default: the "
+        "holdout stage's cohort; with source: export, the patients train set aside].")
+    ] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Promote even if a gate fails (needs --reason; recorded).")] = False,
     reason: Annotated[str | None, typer.Option(
@@ -51,6 +51,11 @@ def promote(
     from pipeline.promote import promote as run_promotion
 
     gate_params = promote_params(params)
+    if data is None:
+        from pipeline.params import load_params
+        from pipeline.stages.holdout import holdout_file
+
+        data = holdout_file(load_params(params))
     tracking.configure()
     try:
         outcome = run_promotion(endpoint, data, version=version, force=force, reason=reason,

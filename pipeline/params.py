@@ -332,6 +332,10 @@ class Params(_Section):
 
     seed: int = 42
     horizons_months: list[float] = Field(default_factory=lambda: [12.0, 24.0, 36.0])
+    #: Where the raw export comes from: the simulator (synthetic default) or a centre's export
+    #: folder (``export_dir``, the CSV tables of docs/data-contract.md; never overwritten).
+    source: Literal["simulate", "export"] = "simulate"
+    export_dir: str | None = None
     simulate: SimulateParams = Field(default_factory=SimulateParams)
     features: FeaturesParams = Field(default_factory=FeaturesParams)
     train: TrainParams = Field(default_factory=TrainParams)
@@ -345,6 +349,17 @@ class Params(_Section):
     @classmethod
     def _one_list_of_horizons(cls, data: Any) -> Any:
         return _derive_horizons(data) if isinstance(data, Mapping) else data
+
+    @model_validator(mode="after")
+    def _an_export_is_complete(self) -> Params:
+        if self.source != "export":
+            return self
+        if not self.export_dir:
+            raise ValueError("source: export needs export_dir (the folder of the CSV export)")
+        if not self.train.holdout_fraction > 0:
+            raise ValueError("source: export needs train.holdout_fraction > 0 (e.g. 0.2): the "
+                             "promotion gates need patients the models never saw")
+        return self
 
 
 # --- unknown keys, from the types -----------------------------------------------------------

@@ -10,6 +10,7 @@ patients aside into ``data/models/holdout.parquet``).
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 from pipeline.catalog import quarantine_dir_for, truth_dir_for
@@ -18,6 +19,26 @@ from pipeline.secrets import load_pseudonym_key
 from pipeline.stages import features, simulate, validate
 
 log = logging.getLogger(__name__)
+
+
+TRAIN_HOLDOUT = Path("data/models/holdout.parquet")
+NOTE = ("source: export -- no synthetic hold-out is drawn for a centre's cohort. The promotion "
+        "gates use the patients the train stage set aside (train.holdout_fraction): {file}\n")
+
+
+def point_to_train_holdout(out_dir: Path) -> Path:
+    """With a real export: write a note naming the train stage's hold-out, draw nothing."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    note = out_dir / "README.txt"
+    note.write_text(NOTE.format(file=TRAIN_HOLDOUT), encoding="utf-8")
+    return note
+
+
+def holdout_file(params: Params) -> Path:
+    """The held-out cohort the promotion gates read by default."""
+    return TRAIN_HOLDOUT if params.source == "export" else Path("data/holdout/cohort.parquet")
 
 
 def run(out_dir: Path, params: Params) -> Path:

@@ -88,7 +88,7 @@ def test_a_key_far_from_any_valid_one_gets_no_suggestion(tmp_path):
                                 _with_typo(tmp_path, "explain", "zzzz")).value)
     assert "unknown key 'zzzz'" in message
     assert "did you mean" not in message
-    assert "valid keys at the top level: seed, horizons_months, simulate, features" in message
+    assert "valid keys at the top level: seed, horizons_months, source, export_dir" in message
 
 
 def test_every_unknown_key_is_reported_at_once():
