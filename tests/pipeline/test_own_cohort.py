@@ -56,7 +56,7 @@ def _make_export(root: Path) -> tuple[Path, list[str]]:
               for p in (sim / "raw").glob("*.csv")}
     ids = sorted(set(tables["patients"]["patient_id"]))
     recode = {old: f"H{100000 + i}X" for i, old in enumerate(ids)}
-    for name, frame in tables.items():
+    for frame in tables.values():
         if "patient_id" in frame.columns:
             frame["patient_id"] = frame["patient_id"].map(lambda v: recode.get(v, v))
     labs = tables["labs"]
