@@ -179,3 +179,30 @@ def test_behaviour_of_the_models_the_pipeline_trains(project, monkeypatch):
     for em in (pfs, models["os"]):
         r_good, r_bad = (em.model.predict_risk(em.design.transform(f))[0] for f in (good, bad))
         assert r_bad > r_good + 0.5, em.endpoint
+
+
+def test_no_raw_identifier_in_any_artifact(project, monkeypatch):
+    """The audit's grep, kept as a test: after a full run, no patient id, name or MRN of the raw
+    export appears in any file but data/raw and the simulator's truth (kept apart by design)."""
+    import pandas as pd
+
+    monkeypatch.chdir(project)
+    if not (project / "reports" / "metrics_a.json").exists():
+        _run_pipeline(project, monkeypatch, "a")
+    raw = pd.read_csv(project / "data" / "raw" / "patients.csv", dtype=str)
+    secrets = set(raw["patient_id"].dropna())
+    for column in ("patient_name", "mrn"):
+        if column in raw.columns:
+            secrets |= set(raw[column].dropna())
+    secrets = {s for s in secrets if len(s) >= 6}
+    assert len(secrets) > 200
+    allowed = {project / "data" / "raw", project / "data" / "truth"}
+    leaks = []
+    for path in project.rglob("*"):
+        if not path.is_file() or any(a in path.parents for a in allowed):
+            continue
+        text = path.read_bytes().decode("latin-1")
+        hits = [s for s in secrets if s in text]
+        if hits:
+            leaks.append((str(path.relative_to(project)), len(hits)))
+    assert not leaks, leaks[:10]
