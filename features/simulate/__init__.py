@@ -20,7 +20,7 @@ from features.simulate.imaging import build_imaging, draw_lesions
 from features.simulate.labs import build_labs, build_pathology
 from features.simulate.messy import add_messiness
 from features.simulate.outcomes import (
-    compute_prognostic_lp,
+    add_lesion_size_and_prognosis,
     compute_response_logit,
     draw_outcomes,
     marginal_response_probability,
@@ -129,12 +129,7 @@ def simulate_cohort(
     _check_recordable(parameters, population)
     pt, eligible = draw_population(parameters, n_patients, rng, population, selection)
     lesions = draw_lesions(parameters, pt, rng)
-    largest = np.zeros(len(pt))
-    np.maximum.at(largest, lesions["pid"].to_numpy(), lesions["diameter"].to_numpy())
-    pt["largest_lesion_mm"] = largest
-    pt["large_lesion"] = (largest > 30.0).astype(np.int8)
-    pt["lp_pfs_cov"] = compute_prognostic_lp(parameters, pt, "pfs")
-    pt["lp_os_cov"] = compute_prognostic_lp(parameters, pt, "os")
+    add_lesion_size_and_prognosis(parameters, pt, lesions)
     cf = _counterfactuals(parameters, pt, eligible)
     pt["therapy"] = assign_therapy(parameters, pt, eligible, rng, mode=mode, population=population)
     code = pd.Categorical(pt["therapy"], categories=THERAPIES).codes

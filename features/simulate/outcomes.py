@@ -60,6 +60,17 @@ def _log_growth_deviation(parameters: dict[str, Any], pt: pd.DataFrame) -> np.nd
     return np.log(pt["tgr0_true"].to_numpy() + g["shift"]) - g["log_median"]
 
 
+def add_lesion_size_and_prognosis(parameters: dict[str, Any], pt: pd.DataFrame,
+                                  lesions: pd.DataFrame) -> None:
+    """Add each patient's largest lesion (mm, > 30 mm flag) and prognostic PFS/OS log-hazards."""
+    largest = np.zeros(len(pt))
+    np.maximum.at(largest, lesions["pid"].to_numpy(), lesions["diameter"].to_numpy())
+    pt["largest_lesion_mm"] = largest
+    pt["large_lesion"] = (largest > 30.0).astype(np.int8)
+    pt["lp_pfs_cov"] = compute_prognostic_lp(parameters, pt, "pfs")
+    pt["lp_os_cov"] = compute_prognostic_lp(parameters, pt, "os")
+
+
 def compute_response_logit(
     parameters: dict[str, Any], pt: pd.DataFrame, therapy: str
 ) -> np.ndarray:

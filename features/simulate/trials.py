@@ -23,7 +23,7 @@ from lifelines.utils import median_survival_times
 from features.simulate._params import MONTH_DAYS, apply_world, block, population_preset
 from features.simulate.arms import arm_label, arm_log_hr
 from features.simulate.imaging import draw_lesions
-from features.simulate.outcomes import compute_prognostic_lp, draw_outcomes
+from features.simulate.outcomes import add_lesion_size_and_prognosis, draw_outcomes
 from features.simulate.population import draw_population
 from features.simulate.selection import selection_from_mapping
 from features.simulate.timeline import build_assessments, draw_calendar
@@ -70,12 +70,7 @@ def simulate_trial(
     selection = None if population else selection_from_mapping(spec["select"], f"trials.{name}")
     pt, _ = draw_population(parameters, n_patients, rng, population, selection, arms)
     lesions = draw_lesions(parameters, pt, rng)
-    largest = np.zeros(len(pt))
-    np.maximum.at(largest, lesions["pid"].to_numpy(), lesions["diameter"].to_numpy())
-    pt["largest_lesion_mm"] = largest
-    pt["large_lesion"] = (largest > 30.0).astype(np.int8)
-    pt["lp_pfs_cov"] = compute_prognostic_lp(parameters, pt, "pfs")
-    pt["lp_os_cov"] = compute_prognostic_lp(parameters, pt, "os")
+    add_lesion_size_and_prognosis(parameters, pt, lesions)
     arm = np.asarray(arms, dtype=object)[rng.permutation(len(pt)) % len(arms)]
     pt["arm"] = arm
     pt["therapy"] = arm
