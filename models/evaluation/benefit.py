@@ -55,11 +55,13 @@ __all__ = [
     "effect_agreement",
     "effective_sample_size",
     "horizon_outcome",
+    "inverse_propensity_weights",
     "iptw_cox",
     "marginal_effect",
     "match_pairs",
     "ordinal_concordance",
     "overlap_summary",
+    "pairwise_propensity",
     "policy_value",
     "therapy_cox",
     "unadjusted_cox",
@@ -472,9 +474,18 @@ def _cox_hr(frame: pd.DataFrame, *, weights: bool, robust: bool) -> dict[str, fl
             "hi": float(row["exp(coef) upper 95%"])}
 
 
-def _stabilised_weights(treated: np.ndarray, e: np.ndarray) -> np.ndarray:
-    share = treated.mean()
-    return np.where(treated, share / e, (1 - share) / (1 - e))
+def pairwise_propensity(propensity_a, propensity_b, clip: float) -> np.ndarray:
+    """P(A | A or B, x) from a multinomial model's pA and pB, clipped to [clip, 1 - clip]."""
+    pa, pb = np.asarray(propensity_a, float), np.asarray(propensity_b, float)
+    return np.clip(pa / np.maximum(pa + pb, 1e-12), clip, 1 - clip)
+
+
+def inverse_propensity_weights(treated: np.ndarray, e: np.ndarray, *,
+                               stabilised: bool = False) -> np.ndarray:
+    """1 / P(own arm); ``stabilised`` multiplies each arm by its share (weights average ~1)."""
+    share = treated.mean() if stabilised else 1.0
+    other = 1 - treated.mean() if stabilised else 1.0
+    return np.where(treated, share / e, other / (1 - e))
 
 
 def _bootstrap_iptw_hr(event: np.ndarray, time: np.ndarray, treated: np.ndarray, e: np.ndarray,
@@ -487,7 +498,7 @@ def _bootstrap_iptw_hr(event: np.ndarray, time: np.ndarray, treated: np.ndarray,
         i = rng.integers(0, n, n)
         if treated[i].all() or not treated[i].any() or not event[i].any():
             continue
-        w = _stabilised_weights(treated[i], e[i])
+        w = inverse_propensity_weights(treated[i], e[i], stabilised=True)
         draws[b] = _fit_cox_1d(treated[i].astype(float), event[i], time[i], weights=w)
     ok = np.exp(draws[np.isfinite(draws)])
     if ok.size < 2:
@@ -516,9 +527,8 @@ def iptw_cox(y: np.ndarray, treated, propensity_a, propensity_b, *, clip: float 
     """
     event, time = _check_survival(y)
     treated = np.asarray(treated, dtype=bool)
-    pa, pb = np.asarray(propensity_a, float), np.asarray(propensity_b, float)
-    e = np.clip(pa / np.maximum(pa + pb, 1e-12), clip, 1 - clip)
-    w = _stabilised_weights(treated, e)
+    e = pairwise_propensity(propensity_a, propensity_b, clip)
+    w = inverse_propensity_weights(treated, e, stabilised=True)
     frame = pd.DataFrame({"time": time, "event": event.astype(int), "treated": treated.astype(int),
                           "w": w})
     if adjust is not None:

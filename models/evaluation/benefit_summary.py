@@ -39,9 +39,11 @@ from models.evaluation.benefit import (
     calibration_for_benefit,
     effect_agreement,
     horizon_outcome,
+    inverse_propensity_weights,
     iptw_cox,
     marginal_effect,
     overlap_summary,
+    pairwise_propensity,
     policy_value,
     unadjusted_cox,
 )
@@ -147,9 +149,8 @@ def _observed_average(kind: str, y: Any, received: np.ndarray, propensity: pd.Da
     treated = received[sel] == a
     if kind == "binary":
         good = np.asarray(y, dtype=float)[sel]
-        pa, pb = propensity[a].to_numpy()[sel], propensity[b].to_numpy()[sel]
-        e = np.clip(pa / np.maximum(pa + pb, 1e-12), cfg.propensity_clip, 1 - cfg.propensity_clip)
-        w = np.where(treated, 1 / e, 1 / (1 - e))
+        w = inverse_propensity_weights(treated, pairwise_propensity(
+            propensity[a].to_numpy()[sel], propensity[b].to_numpy()[sel], cfg.propensity_clip))
         diff = (np.sum(w * good * treated) / np.sum(w * treated)
                 - np.sum(w * good * ~treated) / np.sum(w * ~treated))
         out: dict[str, Any] = {"iptw": {"risk_difference": float(diff)}}
@@ -168,7 +169,7 @@ def _observed_average(kind: str, y: Any, received: np.ndarray, propensity: pd.Da
 
 def _pair(kind: str, what_if: pd.DataFrame, y: Any, received: np.ndarray,
           propensity: pd.DataFrame, a: str, horizon: float | None, cfg: BenefitConfig,
-          seed: int) -> dict[str, Any]:
+          seed: int, observed: dict[str, dict[str, Any]]) -> dict[str, Any]:
     b = cfg.reference
     n = received.size
     pred = _predicted_good(kind, what_if, n, [a, b], horizon)
@@ -176,13 +177,14 @@ def _pair(kind: str, what_if: pd.DataFrame, y: Any, received: np.ndarray,
     good, ipcw = _good_outcome(kind, y, horizon)
     sel = np.isin(received, [a, b]) & np.isfinite(benefit)
     treated = received[sel] == a
-    pa, pb = propensity[a].to_numpy()[sel], propensity[b].to_numpy()[sel]
-    e = np.clip(pa / np.maximum(pa + pb, 1e-12), cfg.propensity_clip, 1 - cfg.propensity_clip)
-    iptw = np.where(treated, 1 / e, 1 / (1 - e))
+    iptw = inverse_propensity_weights(treated, pairwise_propensity(
+        propensity[a].to_numpy()[sel], propensity[b].to_numpy()[sel], cfg.propensity_clip))
     y_sel = y[sel] if kind == "survival" else good[sel]
     calibration = calibration_for_benefit(
         y_sel, treated, benefit[sel], kind=kind, horizon=horizon, weights=iptw,
         n_groups=cfg.n_groups, n_boot=cfg.n_boot, seed=seed)
+    if a not in observed:  # the observed effects do not depend on the horizon
+        observed[a] = _observed_average(kind, y, received, propensity, a, b, cfg, seed)
     return {
         "n_candidate": int(treated.sum()),
         "n_reference": int((~treated).sum()),
@@ -193,7 +195,7 @@ def _pair(kind: str, what_if: pd.DataFrame, y: Any, received: np.ndarray,
         "mean_predicted_benefit": float(np.nanmean(benefit[sel])),
         "ipcw_known_share": float(np.mean(ipcw[sel] > 0)),
         "average_effect": {"model": _model_average(kind, what_if, n, a, b, horizon, cfg, seed),
-                           **_observed_average(kind, y, received, propensity, a, b, cfg, seed)},
+                           **observed[a]},
     }
 
 
@@ -288,7 +290,8 @@ def _truth_block(kind: str, pred: pd.DataFrame, eligible: pd.DataFrame, true: pd
 def benefit_summary(what_if: pd.DataFrame, y: Any, received: Sequence[str],
                     propensity: pd.DataFrame, *, kind: str, horizon: float | None = None,
                     config: BenefitConfig | None = None, truth: pd.DataFrame | None = None,
-                    adjusted_cox: Mapping[str, float] | None = None, seed: int = 0
+                    adjusted_cox: Mapping[str, float] | None = None, seed: int = 0,
+                    observed_cache: dict[str, dict[str, Any]] | None = None
                     ) -> dict[str, Any]:
     """Every benefit figure of one endpoint (one horizon for survival).
 
@@ -305,6 +308,9 @@ def benefit_summary(what_if: pd.DataFrame, y: Any, received: Sequence[str],
             therapy; ``p_response`` for binary, log-hazard for survival).
         adjusted_cox: Synthetic data only: therapy -> HR vs the reference from a Cox model
             adjusted for the true prognostic log-hazard.
+        observed_cache: The observed (IPTW, randomised) effects depend on the therapies, not on
+            the horizon: pass one dict to every horizon's call of an endpoint to compute them
+            once (filled here).
     """
     cfg = config or BenefitConfig()
     received = np.asarray(received, dtype=object)
@@ -327,7 +333,8 @@ def benefit_summary(what_if: pd.DataFrame, y: Any, received: Sequence[str],
         if min(n_a, n_b) < cfg.min_patients_per_arm:
             skipped[a] = f"{n_a} vs {n_b} patients (< {cfg.min_patients_per_arm} per arm)"
             continue
-        pairs[a] = _pair(kind, what_if, y, received, propensity, a, horizon, cfg, seed)
+        pairs[a] = _pair(kind, what_if, y, received, propensity, a, horizon, cfg, seed,
+                         {} if observed_cache is None else observed_cache)
     policies = _policies(pred, eligible, received, therapies, cfg.reference)
     out: dict[str, Any] = {
         "reference": cfg.reference,

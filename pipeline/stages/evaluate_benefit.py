@@ -143,9 +143,11 @@ def endpoint_benefit(frame: pd.DataFrame, y: Any, endpoint: Endpoint, what_if: p
         "survival" else None
     labels = ({"response": None} if endpoint.kind == "binary"
               else {f"{h:g}m": float(h) for h in params.horizons_months})
+    observed: dict[str, dict[str, Any]] = {}  # IPTW effects: once per endpoint, every horizon
     return {
         label: benefit_summary(what_if, y, received, propensity, kind=endpoint.kind, horizon=h,
-                               config=cfg, truth=true, adjusted_cox=adjusted, seed=seed)
+                               config=cfg, truth=true, adjusted_cox=adjusted, seed=seed,
+                               observed_cache=observed)
         for label, h in labels.items()
     }
 
