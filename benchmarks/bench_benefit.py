@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from features.pseudonym import pseudonymise  # noqa: E402
 from models.counterfactual import predict_what_if  # noqa: E402
 from models.evaluation.benefit import effect_agreement, therapy_cox  # noqa: E402
+from models.evaluation.benefit_summary import what_if_matrix  # noqa: E402
 from models.survival import make_surv  # noqa: E402
 from pipeline.secrets import DEMO_KEY  # noqa: E402
 from pipeline.stages.explain import load_models  # noqa: E402
@@ -79,10 +80,6 @@ def truth_of(root: Path, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return cf, tr
 
 
-def _wide(what_if: pd.DataFrame, column: str) -> pd.DataFrame:
-    return what_if.pivot(index="row", columns="therapy", values=column)[THERAPIES]
-
-
 def _cll(s: pd.DataFrame) -> pd.DataFrame:
     return np.log(-np.log(s.clip(1e-9, 1 - 1e-9)))
 
@@ -94,9 +91,11 @@ def score(models_dir: Path, test_file: Path, cf: pd.DataFrame) -> dict[str, pd.D
     out = {}
     for name, em in models.items():  # loop over endpoints
         wi = predict_what_if(em.model, em.design, test, THERAPIES, horizons=[HORIZON])
-        out[f"{name}_pred"] = (_wide(wi, "response_prob") if em.kind == "binary"
-                               else _cll(_wide(wi, f"survival_{HORIZON:g}")))
-        out["eligible"] = _wide(wi, "eligible").astype(bool)
+        n = len(test)
+        out[f"{name}_pred"] = (what_if_matrix(wi, "response_prob", n, THERAPIES)
+                               if em.kind == "binary"
+                               else _cll(what_if_matrix(wi, f"survival_{HORIZON:g}", n, THERAPIES)))
+        out["eligible"] = what_if_matrix(wi, "eligible", n, THERAPIES).astype(bool)
     for name, col in (("response", "p_response"), ("pfs", "lp_pfs"), ("os", "lp_os")):
         wide = cf.pivot_table(index="patient_id", columns="therapy", values=col)
         out[f"{name}_true"] = wide.reindex(index=test["patient_id"], columns=THERAPIES
