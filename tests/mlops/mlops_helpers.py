@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import xgboost as xgb
 
 FEATURES = ["age_at_index", "ki67_percent", "krenning_score"]
@@ -90,3 +94,23 @@ def save_booster_model(folder: Path, kind: str, frame: pd.DataFrame, rounds: int
     booster.save_model(str(folder / "model.ubj"))
     (folder / "booster.json").write_text(json.dumps(sidecar), encoding="utf-8")
     return folder
+
+
+@contextmanager
+def store_in(folder: Path, template_db: Path, experiment: str) -> Iterator[str]:
+    """cwd = ``folder`` with a fresh copy of the template MLflow store as the tracking URI
+    (for module-scoped fixtures, which cannot use ``monkeypatch``); all restored on exit."""
+    import mlflow
+
+    from pipeline import tracking
+
+    shutil.copyfile(template_db, folder / "mlflow.db")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)
+        mp.setenv("MLFLOW_TRACKING_URI", uri)
+        try:
+            tracking.configure(experiment, artifact_root=folder / "mlartifacts")
+            yield uri
+        finally:
+            mlflow.set_tracking_uri(None)

@@ -7,14 +7,12 @@ named, no submitted value echoed, the server up throughout and good answers unch
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections import Counter
 
 import numpy as np
 import pytest
 from bad_requests import Client, Generator, problems
-from mlops_helpers import DICTIONARY, simulate_cohort
+from mlops_helpers import DICTIONARY, simulate_cohort, store_in
 
 from models.design import DesignMatrix
 from models.survival import XGBCoxSurvival, make_surv
@@ -49,18 +47,8 @@ def _cohort(n: int, seed: int):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, empty_store_db):
     """A PFS model with a binary and an open-range input, served with required core inputs."""
-    import mlflow
-
     tmp = tmp_path_factory.mktemp("bad")
-    shutil.copyfile(empty_store_db, tmp / "mlflow.db")
-    old_cwd, old_uri = os.getcwd(), os.environ.get("MLFLOW_TRACKING_URI")
-    os.chdir(tmp)
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp / 'mlflow.db'}"
-    proc = None
-    try:
-        from pipeline import tracking
-
-        tracking.configure("bad-requests", artifact_root=tmp / "mlartifacts")
+    with store_in(tmp, empty_store_db, "bad-requests"):
         dictionary = {"features": [*DICTIONARY["features"], OPEN_SLOPE, *LAB_ENTRIES]}
         train = _cohort(400, 5)
         design = DesignMatrix().fit(train[INPUTS], dictionary)
@@ -75,17 +63,11 @@ def server(tmp_path_factory, empty_store_db):
                                    required=("therapy", "age_at_index"),
                                    max_body_bytes=200_000, max_rows=100)
         proc = serving.start_server("", port, log_file=tmp / "server.log", settings=settings)
-        serving.wait_ready(f"http://127.0.0.1:{port}/ping", proc, timeout_s=90)
-        yield f"http://127.0.0.1:{port}", proc, _cohort(6, 9)[INPUTS]
-    finally:
-        if proc is not None:
+        try:
+            serving.wait_ready(f"http://127.0.0.1:{port}/ping", proc, timeout_s=90)
+            yield f"http://127.0.0.1:{port}", proc, _cohort(6, 9)[INPUTS]
+        finally:
             serving.stop_server(proc)
-        os.chdir(old_cwd)
-        if old_uri is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = old_uri
-        mlflow.set_tracking_uri(None)
 
 
 def _good_answers(client: Client, rows) -> list[str]:

@@ -4,11 +4,9 @@ requests, no value echoed."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 
 import pytest
-from mlops_helpers import DICTIONARY, simulate_cohort
+from mlops_helpers import DICTIONARY, simulate_cohort, store_in
 
 from models.design import DesignMatrix
 from models.survival import XGBCoxSurvival, make_surv
@@ -37,19 +35,8 @@ BAD_REQUESTS = {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, empty_store_db):
     """Register a PFS model in a fresh store and serve ``@challenger``; stopped in finally."""
-    import mlflow
-
     tmp = tmp_path_factory.mktemp("serve")
-    shutil.copyfile(empty_store_db, tmp / "mlflow.db")
-    uri = f"sqlite:///{tmp / 'mlflow.db'}"
-    old_cwd, old_uri = os.getcwd(), os.environ.get("MLFLOW_TRACKING_URI")
-    os.chdir(tmp)
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    proc = None
-    try:
-        from pipeline import tracking
-
-        tracking.configure("serve-test", artifact_root=tmp / "mlartifacts")
+    with store_in(tmp, empty_store_db, "serve-test"):
         train = simulate_cohort(400, 3)
         design = DesignMatrix().fit(train[INPUTS], DICTIONARY)
         model = XGBCoxSurvival(n_estimators=60).fit(
@@ -61,17 +48,11 @@ def server(tmp_path_factory, empty_store_db):
         port = serving.free_port()
         proc = serving.start_server("models:/net-pfs@challenger", port,
                                     log_file=tmp / "server.log")
-        serving.wait_ready(f"http://127.0.0.1:{port}/ping", proc, timeout_s=90)
-        yield f"http://127.0.0.1:{port}/invocations", tmp / "server.log"
-    finally:
-        if proc is not None:
+        try:
+            serving.wait_ready(f"http://127.0.0.1:{port}/ping", proc, timeout_s=90)
+            yield f"http://127.0.0.1:{port}/invocations", tmp / "server.log"
+        finally:
             serving.stop_server(proc)
-        os.chdir(old_cwd)
-        if old_uri is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = old_uri
-        mlflow.set_tracking_uri(None)
 
 
 def _good():

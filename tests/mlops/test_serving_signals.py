@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +12,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from mlops_helpers import DICTIONARY, FEATURES, save_booster_model, simulate_cohort
+from mlops_helpers import (
+    DICTIONARY,
+    FEATURES,
+    save_booster_model,
+    simulate_cohort,
+    store_in,
+)
 
 from pipeline import registry, serving
 
@@ -59,30 +64,13 @@ def _answers(url: str) -> bool:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, empty_store_db):
     """A store with net-pfs v1 @challenger; the serve process runs in this folder."""
-    import mlflow
-
     tmp = tmp_path_factory.mktemp("signals")
-    shutil.copyfile(empty_store_db, tmp / "mlflow.db")
-    uri = f"sqlite:///{tmp / 'mlflow.db'}"
-    old_cwd, old_uri = os.getcwd(), os.environ.get("MLFLOW_TRACKING_URI")
-    os.chdir(tmp)
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    try:
-        from pipeline import tracking
-
-        tracking.configure("signals-test", artifact_root=tmp / "mlartifacts")
+    with store_in(tmp, empty_store_db, "signals-test") as uri:
         folder = save_booster_model(tmp / "native", "survival", simulate_cohort(300, 4),
                                     rounds=10)
         registry.register_model("pfs", folder, "xgboost.Booster", FEATURES, DICTIONARY,
                                 required_fields=())
         yield tmp, uri
-    finally:
-        os.chdir(old_cwd)
-        if old_uri is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = old_uri
-        mlflow.set_tracking_uri(None)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
