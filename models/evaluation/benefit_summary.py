@@ -48,7 +48,7 @@ from models.evaluation.benefit import (
     unadjusted_cox,
 )
 
-__all__ = ["BenefitConfig", "SIMPLE_RULE", "benefit_summary", "what_if_matrix"]
+__all__ = ["BenefitConfig", "SIMPLE_RULE", "benefit_summary", "survival_times", "what_if_matrix"]
 
 #: The fixed rule every model must beat: PRRT where eligible, otherwise everolimus.
 SIMPLE_RULE = ("prrt_lu177", "everolimus")
@@ -69,9 +69,10 @@ class BenefitConfig:
     time_unit: str = "months"
 
 
-def _survival_times(what_if: pd.DataFrame) -> dict[float, str]:
+def survival_times(what_if: pd.DataFrame) -> dict[float, str]:
+    """Horizon (months) -> what-if column of predicted survival (``survival_<h>``), sorted."""
     cols = {float(m.group(1)): c for c in what_if.columns
-            if (m := re.fullmatch(r"survival_([0-9.]+)", c))}
+            if (m := re.fullmatch(r"survival_([0-9.]+(?:e[+-]?[0-9]+)?)", c))}
     return dict(sorted(cols.items()))
 
 
@@ -94,7 +95,7 @@ def _predicted_good(kind: str, what_if: pd.DataFrame, n: int, therapies: Sequenc
                     horizon: float | None) -> pd.DataFrame:
     if kind == "binary":
         return what_if_matrix(what_if, "response_prob", n, therapies)
-    return what_if_matrix(what_if, _survival_times(what_if)[horizon], n, therapies)
+    return what_if_matrix(what_if, survival_times(what_if)[horizon], n, therapies)
 
 
 def _log_hazard_effect(s_a: np.ndarray, s_b: np.ndarray) -> np.ndarray:
@@ -122,7 +123,7 @@ def _model_average(kind: str, what_if: pd.DataFrame, n: int, a: str, b: str,
         lo, hi = _bootstrap_mean(lambda i: pa[i].mean() - pb[i].mean(), pa.size, cfg.n_boot, seed)
         return {"risk_difference": diff, "lo": lo, "hi": hi, "n": int(pa.size),
                 "interval": "bootstrap over patients, fitted models held fixed"}
-    times = _survival_times(what_if)
+    times = survival_times(what_if)
     grid = list(times)
     sa = np.column_stack([what_if_matrix(what_if, times[t], n, [a])[a] for t in grid])
     sb = np.column_stack([what_if_matrix(what_if, times[t], n, [b])[b] for t in grid])
@@ -315,7 +316,7 @@ def benefit_summary(what_if: pd.DataFrame, y: Any, received: Sequence[str],
     cfg = config or BenefitConfig()
     received = np.asarray(received, dtype=object)
     n = received.size
-    if kind == "survival" and horizon not in _survival_times(what_if):
+    if kind == "survival" and horizon not in survival_times(what_if):
         raise ValueError(f"horizon {horizon} has no survival column in the what-if table")
     therapies = [t for t in dict.fromkeys(what_if["therapy"]) if t in propensity.columns]
     if cfg.reference not in therapies:

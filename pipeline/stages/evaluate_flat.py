@@ -29,7 +29,7 @@ from rich.table import Table
 from models.counterfactual import cross_fitted_propensity
 from models.crossval import Candidate, CVResult, TuningConfig, cross_validate, select
 from models.evaluation import repeated_stratified_kfold
-from models.evaluation.benefit_summary import benefit_summary
+from models.evaluation.benefit_summary import benefit_summary, survival_times
 from models.evaluation.summary import cv_metrics
 from models.flat import (
     LEAK_AUC,
@@ -413,7 +413,7 @@ def flat_benefit(frame: pd.DataFrame, dictionary: dict, y: Any, endpoint: Endpoi
     if endpoint.kind == "binary":
         return {"response": benefit_summary(what_if, y, received, propensity, kind="binary",
                                             config=cfg, seed=seed)}
-    grid_times = sorted({float(c[9:]) for c in what_if.columns if c.startswith("survival_")})
+    grid_times = list(survival_times(what_if))
     h = min(grid_times, key=lambda t: abs(t - horizons[len(horizons) // 2]))
     return {f"{h:g}": benefit_summary(what_if, y, received, propensity, kind="survival",
                                       horizon=h, config=cfg, seed=seed)}
