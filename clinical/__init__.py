@@ -4,7 +4,7 @@ Plain data and pure functions. This package imports nothing of the project, so `
 ``models`` and ``pipeline`` may all import it; it is the one home of each code and its words.
 """
 
-from clinical.endpoints import ENDPOINTS, SURVIVAL_ENDPOINTS, Endpoint, endpoint
+from clinical.endpoints import ENDPOINTS, SURVIVAL_ENDPOINTS, Endpoint, endpoint, table_endpoint
 from clinical.grades import WHO_GRADE_CUTPOINTS, WHO_GRADES, grade_from_ki67
 from clinical.measures import KRENNING_WORDS, NOT_MEASURED, NOT_RECORDED, krenning_text
 from clinical.sites import SITE_LABELS, SITES, site_label
@@ -37,6 +37,7 @@ __all__ = [
     "grade_from_ki67",
     "krenning_text",
     "site_label",
+    "table_endpoint",
     "therapy",
     "therapy_colour",
     "therapy_label",

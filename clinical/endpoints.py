@@ -60,6 +60,23 @@ ENDPOINTS: dict[str, Endpoint] = {
 SURVIVAL_ENDPOINTS: tuple[str, ...] = tuple(n for n, e in ENDPOINTS.items() if e.is_survival)
 
 
+def table_endpoint(kind: str, target: str, event: str | None = None) -> Endpoint:
+    """An endpoint of a flat table (``evaluate-flat``): generic words, no simulator truth.
+
+    Args:
+        kind: ``binary`` or ``survival``.
+        target: Outcome column (0/1, or follow-up time).
+        event: Event-indicator column of a survival endpoint.
+    """
+    if kind not in ("binary", "survival"):
+        raise ValueError(f"kind must be 'binary' or 'survival', got {kind!r}")
+    if kind == "survival":
+        return Endpoint("survival", kind, target, event, "", "c_index", "log-hazard", "Survival",
+                        "Survival", "log-hazard of the event", True, None, "event-free")
+    return Endpoint("response", kind, target, None, "", "auc", "log-odds", "Response",
+                    "Response", "log-odds of the outcome", False)
+
+
 def endpoint(name: str) -> Endpoint:
     """The endpoint of a code; ``KeyError`` naming the valid codes otherwise."""
     try:

@@ -17,6 +17,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from clinical import ENDPOINTS, Endpoint
 from clinical.endpoints import endpoint as clinical_endpoint
 from models.crossval import Candidate, fit_candidate
 from models.design import DesignMatrix
@@ -36,7 +37,7 @@ from pipeline.stages.evaluate_benefit import (
 )
 from pipeline.stages.evaluate_headline import record_headline
 from pipeline.stages.evaluate_plots import endpoint_plots
-from pipeline.stages.train import ENDPOINTS, Endpoint, candidates_for, endpoint_rows, outcome
+from pipeline.stages.train import candidates_for, endpoint_rows, outcome
 from pipeline.truth import pseudonymise_truth, truth_scores
 
 log = logging.getLogger(__name__)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
+from clinical import Endpoint, table_endpoint
 from models.counterfactual import cross_fitted_propensity
 from models.crossval import Candidate, CVResult, TuningConfig, cross_validate, select
 from models.evaluation import repeated_stratified_kfold
@@ -45,12 +46,12 @@ from pipeline.params import BenefitParams, TrainParams
 from pipeline.stages import evaluate_flat_outputs as outputs
 from pipeline.stages.evaluate_benefit import benefit_config
 from pipeline.stages.evaluate_flat_outputs import CSV_ROW
-from pipeline.stages.train import Endpoint, candidates_for
+from pipeline.stages.train import candidates_for
 
 log = logging.getLogger(__name__)
 
-SURVIVAL = Endpoint("survival", "survival", "time", "event")
-RESPONSE = Endpoint("response", "binary", "response")
+SURVIVAL = table_endpoint("survival", "time", "event")
+RESPONSE = table_endpoint("binary", "response")
 HEADLINE = {"survival": ("harrell_c", "uno_c", "ibs"), "binary": ("auc", "brier", "ici")}
 
 _XGB = {"n_estimators": 300, "learning_rate": 0.05, "max_depth": 2, "min_child_weight": 5.0,

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clinical import Endpoint
 from models.evaluation import (
     calibration_points,
     harrell_c,
@@ -27,7 +28,6 @@ from models.evaluation import (
     write_dvc_plot_csv,
 )
 from pipeline.params import EvaluateParams
-from pipeline.stages.train import Endpoint
 
 
 def _thresholds(params: EvaluateParams) -> np.ndarray:

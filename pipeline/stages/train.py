@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from clinical import ENDPOINTS, Endpoint
 from clinical.therapies import INDEX_THERAPIES
 from models import (
     LogisticResponseClassifier,
@@ -46,23 +46,6 @@ FACTORIES = {
     "penalised_cox": PenalisedCoxSurvival,
     "xgb_cox": XGBCoxSurvival,
     "xgb_aft": XGBAFTSurvival,
-}
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """What one endpoint predicts and from which columns."""
-
-    name: str
-    kind: str  # binary | survival
-    target: str
-    event: str | None = None
-
-
-ENDPOINTS = {
-    "response": Endpoint("response", "binary", "response"),
-    "pfs": Endpoint("pfs", "survival", "pfs_months", "pfs_event"),
-    "os": Endpoint("os", "survival", "os_months", "os_event"),
 }
 
 
