@@ -111,6 +111,13 @@ class TuningParams(_Section):
     validation_fraction: float = Field(0.25, gt=0, lt=1)
     inner_folds: int = Field(1, ge=1)
 
+    def config(self):
+        """The search budget as :class:`models.crossval.TuningConfig`."""
+        from models.crossval import TuningConfig
+
+        return TuningConfig(self.n_trials, self.timeout_s, self.validation_fraction,
+                            self.inner_folds)
+
 
 class TrainParams(_Section):
     endpoints: list[Literal["response", "pfs", "os"]] = Field(
@@ -162,6 +169,7 @@ class BenefitParams(_Section):
 class EvaluateParams(_Section):
     bootstrap_below_n: int = Field(500, ge=0)  # smaller cohorts: bootstrap optimism correction
     n_boot: int = Field(200, ge=1)
+    bootstrap_retune: bool = True  # repeat each model's tuning inside every resample
     calibration_horizons: list[float] = Field(default_factory=lambda: [12.0, 24.0])
     td_auc_times: list[float] = Field(default_factory=lambda: [12.0, 24.0, 36.0])
     dca_horizon: float = 12.0

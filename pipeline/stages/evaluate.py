@@ -19,7 +19,7 @@ import pandas as pd
 
 from clinical import ENDPOINTS, Endpoint
 from clinical.endpoints import endpoint as clinical_endpoint
-from models.crossval import Candidate, fit_candidate
+from models.crossval import Candidate, TuningConfig, fit_candidate
 from models.design import DesignMatrix
 from models.evaluation import harrell_c, optimism_corrected, roc_auc
 from models.evaluation.summary import cv_metrics
@@ -50,25 +50,35 @@ def _bootstrap(
     endpoint: Endpoint,
     candidate: Candidate,
     final_params: dict,
-    n_boot: int,
+    params: EvaluateParams,
+    tuning: TuningConfig | None,
     seed: int,
 ) -> dict[str, Any]:
-    """Harrell's optimism-corrected bootstrap with the selected model's final parameters."""
-    fixed = Candidate(candidate.name, candidate.factory, final_params)
+    """Harrell's optimism-corrected bootstrap of the selected model family.
+
+    With ``params.bootstrap_retune`` every modelling step is repeated inside each resample:
+    the design is refitted and the family re-tuned (``tuning``) on the resample, as on the
+    full data, so the optimism includes that of the tuning. Otherwise each resample refits the
+    final tuned parameters (cheaper; the optimism is underestimated).
+    """
+    if params.bootstrap_retune:
+        fitted, budget = candidate, tuning
+    else:
+        fitted, budget = Candidate(candidate.name, candidate.factory, final_params), None
 
     def fit_predict(train: pd.DataFrame, y_train: Any, evaluate: pd.DataFrame) -> np.ndarray:
         design = DesignMatrix().fit(train, dictionary)
-        model, _ = fit_candidate(fixed, endpoint.kind, design.transform(train), y_train,
-                                 tuning=None, seed=seed)
+        model, _ = fit_candidate(fitted, endpoint.kind, design.transform(train), y_train,
+                                 tuning=budget, seed=seed)
         X = design.transform(evaluate)
         return model.predict_proba(X) if endpoint.kind == "binary" else model.predict_risk(X)
 
     fns = {"auc": roc_auc} if endpoint.kind == "binary" else {"harrell_c": harrell_c}
-    table = optimism_corrected(fit_predict, fns, frame, y, n_boot=n_boot, seed=seed)
+    table = optimism_corrected(fit_predict, fns, frame, y, n_boot=params.n_boot, seed=seed)
     return {
         name: {"mean": float(r["corrected"]), "lo": float(r["lo"]), "hi": float(r["hi"]),
                "apparent": float(r["apparent"]), "optimism": float(r["optimism"]),
-               "n_boot": int(r["n_boot"])}
+               "n_boot": int(r["n_boot"]), "retuned": bool(params.bootstrap_retune)}
         for name, r in table.iterrows()
     }
 
@@ -112,8 +122,11 @@ def evaluate_endpoint(
     if len(frame) < params.bootstrap_below_n:
         cand = next(c for c in candidates_for(endpoint, train) if c.name == selected)
         out["bootstrap"] = _bootstrap(frame, dictionary, y, endpoint, cand,
-                                      selection["final_params"], params.n_boot, seed)
-        out["validation"] = f"bootstrap optimism correction ({params.n_boot} resamples)"
+                                      selection["final_params"], params, train.tuning.config(),
+                                      seed)
+        retuned = ", tuning repeated in each" if params.bootstrap_retune else ""
+        out["validation"] = (f"bootstrap optimism correction ({params.n_boot} resamples"
+                             f"{retuned})")
     pooled = preds[(preds["candidate"] == selected) & (preds["repeat"] == 0)].sort_values("row")
     out["subgroups"] = endpoint_plots(frame, y, pooled, endpoint, plots_dir, params, seed)
     what_if_file = models_dir / endpoint.name / WHAT_IF_FILE
